@@ -1,0 +1,36 @@
+/**
+ * `deno task start`: serves the function on 127.0.0.1:${PORT:-8000}, same paths as Supabase
+ * (`/send-sms`, `/send-sms/health`), with development defaults for unset settings.
+ *
+ * @module
+ */
+import { appFromEnv } from "../supabase/functions/_shared/bootstrap.ts";
+import { withDevDefaults } from "./_dev-defaults.ts";
+
+const { env, filled } = withDevDefaults(Deno.env.toObject());
+const boot = appFromEnv(env);
+if ("error" in boot) {
+  console.error(`otp-relay: ${boot.error.message}`);
+  Deno.exit(1);
+}
+
+const port = Number(env.PORT ?? "8000");
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error("otp-relay: PORT must be a port number");
+  Deno.exit(1);
+}
+
+Deno.serve({
+  hostname: "127.0.0.1",
+  port,
+  onListen({ port }) {
+    console.log(`otp-relay listening on http://127.0.0.1:${port}/send-sms`);
+    console.log(
+      `provider: ${boot.config.provider.kind}; health: http://127.0.0.1:${port}/send-sms/health`,
+    );
+    if (filled.length > 0) {
+      console.log(`development defaults for: ${filled.join(", ")} (never used when deployed)`);
+    }
+    console.log("send a signed test request: deno task sign | sh");
+  },
+}, boot.app.fetch);

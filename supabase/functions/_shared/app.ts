@@ -1,0 +1,96 @@
+/**
+ * The Hono app: the front doors mounted under `/send-sms`, the function's name, which is the
+ * base path Supabase's edge runtime delivers requests on.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { Config, ConfigError } from "./config.ts";
+import { createSupabaseDoor, supabaseFailure } from "./doors/supabase.ts";
+import type { Logger } from "./log.ts";
+import type { Provider } from "./providers/types.ts";
+import type { DedupeStore } from "./store/types.ts";
+import { VERSION } from "./version.ts";
+import { createWebhookVerifier } from "./webhook.ts";
+
+/** The base path of every route. */
+export const BASE_PATH = "/send-sms";
+
+/** What the app is built from; everything that varies is injected. */
+export interface AppDeps {
+  readonly config: Config;
+  readonly provider: Provider;
+  readonly store: DedupeStore;
+  readonly storeName: string;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+function base(log: Logger): Hono {
+  const app = new Hono({ strict: false }).basePath(BASE_PATH);
+  app.notFound((c) => c.json({ message: "Not found" }, 404));
+  app.onError((err, c) => {
+    log.error("unhandled_error", { error: err.name });
+    return c.json({ message: "Internal error" }, 500);
+  });
+  return app;
+}
+
+/**
+ * Builds the app from its dependencies.
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ config, provider, store, storeName: "memory", log, now: Date.now });
+ * Deno.serve(app.fetch);
+ * ```
+ */
+export function createApp(deps: AppDeps): Hono {
+  const { config } = deps;
+  const app = base(deps.log);
+
+  app.get("/health", (c) =>
+    c.json({
+      status: "ok",
+      version: VERSION,
+      provider: deps.provider.name,
+      channels: {
+        sms: deps.provider.channels.includes("sms"),
+        whatsapp: false,
+        voice: false,
+      },
+      store: deps.storeName,
+    }));
+
+  app.route(
+    "/",
+    createSupabaseDoor({
+      verifier: createWebhookVerifier({ secrets: config.supabaseHookSecrets, now: deps.now }),
+      deadlineMs: config.supabaseDeadlineMs,
+      provider: deps.provider,
+      store: deps.store,
+      log: deps.log,
+      now: deps.now,
+      attemptTimeoutMs: config.attemptTimeoutMs,
+      dedupeTtlMs: config.dedupeTtlMs,
+      appName: config.appName,
+    }),
+  );
+  return app;
+}
+
+/**
+ * The app of a function whose settings are wrong: it sends nothing, tells Auth that sending
+ * failed (so users see an error instead of waiting for a code that never comes), and names the
+ * variables to fix on its health route and in its logs. Values are never shown.
+ */
+export function createMisconfiguredApp(error: ConfigError, log: Logger): Hono {
+  const app = base(log);
+  const variables = [...new Set(error.problems.map((p) => p.variable))];
+  app.get("/health", (c) => c.json({ status: "misconfigured", version: VERSION, variables }, 503));
+  app.post("/", (c) => {
+    log.error("misconfigured", { variables: variables.join(","), detail: error.message });
+    return supabaseFailure(c, "provider_config");
+  });
+  return app;
+}

@@ -1,0 +1,75 @@
+/**
+ * Wiring: turns the environment into a running app. The only module that picks adapters.
+ *
+ * @module
+ */
+import type { Hono } from "hono";
+import { createApp, createMisconfiguredApp } from "./app.ts";
+import { type Config, ConfigError, loadConfig, type LogLevel } from "./config.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createConsoleProvider } from "./providers/console.ts";
+import { createTwilioProvider } from "./providers/twilio.ts";
+import type { Provider } from "./providers/types.ts";
+import { createMemoryDedupeStore } from "./store/memory.ts";
+
+/** Options of {@linkcode appFromEnv}. */
+export interface BootstrapOptions {
+  /** Where log lines go (tests capture them); defaults to the console. */
+  write?: (level: LogLevel, line: string) => void;
+  /** Where the console provider prints; defaults to `console.log`. */
+  print?: (line: string) => void;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+/** The app, and the configuration or the error that built it. */
+export type Bootstrapped =
+  | { readonly app: Hono; readonly config: Config; readonly log: Logger }
+  | { readonly app: Hono; readonly error: ConfigError; readonly log: Logger };
+
+function providerFor(config: Config, log: Logger, options: BootstrapOptions): Provider {
+  switch (config.provider.kind) {
+    case "twilio":
+      return createTwilioProvider(config.provider, { fetch: options.fetch });
+    case "console": {
+      if (config.deployed) {
+        log.warn("console_provider_deployed", {
+          detail: "OTP_PROVIDER=console on a deployed function: codes are logged, not sent",
+        });
+      }
+      // Muted with the logs: OTP_LOG_LEVEL=warn silences it (benchmarks do).
+      const muted = config.logLevel === "warn" || config.logLevel === "error";
+      return createConsoleProvider({ print: muted ? () => {} : options.print });
+    }
+  }
+}
+
+/**
+ * Builds the app from environment variables. Bad settings never crash the function: they give
+ * the misconfigured app, which answers every hook with an error and names the variables.
+ *
+ * @example
+ * ```ts
+ * Deno.serve(appFromEnv(Deno.env.toObject()).app.fetch);
+ * ```
+ */
+export function appFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  options: BootstrapOptions = {},
+): Bootstrapped {
+  const now = options.now ?? Date.now;
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const log = createLogger({ level: "info", write: options.write, now });
+    log.error("misconfigured", { detail: err.message });
+    return { app: createMisconfiguredApp(err, log), error: err, log };
+  }
+  const log = createLogger({ level: config.logLevel, write: options.write, now });
+  const provider = providerFor(config, log, options);
+  const store = createMemoryDedupeStore({ maxEntries: config.memoryMaxEntries, now });
+  const app = createApp({ config, provider, store, storeName: "memory", log, now });
+  return { app, config, log };
+}

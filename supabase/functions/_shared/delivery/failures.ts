@@ -1,0 +1,54 @@
+/**
+ * How each failure reads to an end user, and which status Supabase Auth should report.
+ *
+ * Auth shows `message` to the person trying to sign in, so it is plain, actionable and free of
+ * internals. Only 400, 429 and 500 are used: auth-js turns 502–504 into a generic retryable
+ * error and loses the message (CONTRACTS.md §1).
+ *
+ * @module
+ */
+import type { FailureReason } from "./types.ts";
+
+/** A failure as an HTTP-ish status and a sentence for the end user. */
+export interface UserFacingError {
+  readonly httpCode: 400 | 403 | 429 | 500;
+  readonly message: string;
+}
+
+const TRY_LATER = "We couldn't send your code right now. Please try again in a few minutes.";
+
+const table: Record<FailureReason | "invalid_payload", UserFacingError> = {
+  invalid_payload: { httpCode: 400, message: "Invalid hook payload" },
+  invalid_number: {
+    httpCode: 400,
+    message: "This phone number is not valid. Check it and try again.",
+  },
+  unreachable_number: {
+    httpCode: 400,
+    message: "This phone number can't receive text messages. Try a mobile number.",
+  },
+  opted_out: {
+    httpCode: 400,
+    message: "This phone number has opted out of our text messages. Reply START to opt back in.",
+  },
+  geo_blocked: {
+    httpCode: 400,
+    message: "We can't send codes to phone numbers in this country.",
+  },
+  rate_limited: {
+    httpCode: 429,
+    message: "Too many codes were requested. Please wait a minute and try again.",
+  },
+  provider_config: { httpCode: 500, message: TRY_LATER },
+  provider_unavailable: {
+    httpCode: 500,
+    message: "We couldn't send your code. Please try again.",
+  },
+  timeout: { httpCode: 500, message: "We couldn't send your code. Please try again." },
+  internal: { httpCode: 500, message: TRY_LATER },
+};
+
+/** The user-facing form of a failure reason. */
+export function userFacingError(reason: FailureReason | "invalid_payload"): UserFacingError {
+  return table[reason];
+}

@@ -1,0 +1,34 @@
+/**
+ * Phone numbers: what the callers send, normalised to E.164 and checked for being possible.
+ *
+ * @module
+ */
+import { parsePhoneNumberFromString } from "libphonenumber-js/max";
+
+/** A number that can be dialled: E.164 text and the country libphonenumber assigns to it. */
+export interface PhoneNumber {
+  readonly e164: string;
+  /** ISO 3166-1 alpha-2, when the number belongs to one country. */
+  readonly country: string | undefined;
+}
+
+/**
+ * Parses a number as the identity platforms send it (Supabase strips the `+`, Okta sometimes
+ * does). Returns `undefined` for what cannot be a phone number: unparseable, an unknown calling
+ * code, or a length impossible for its country.
+ *
+ * Validity against the known number ranges is deliberately not checked: the library's metadata
+ * lags new ranges, and the provider has the final word (Twilio 21211).
+ *
+ * @example
+ * ```ts
+ * parsePhone("15551234567")?.e164; // "+15551234567"
+ * ```
+ */
+export function parsePhone(raw: string): PhoneNumber | undefined {
+  const compact = raw.trim().replace(/[\s().-]/g, "");
+  if (!/^\+?[1-9]\d{3,14}$/.test(compact)) return undefined;
+  const parsed = parsePhoneNumberFromString(compact.startsWith("+") ? compact : `+${compact}`);
+  if (!parsed || !parsed.isPossible()) return undefined;
+  return { e164: parsed.number, country: parsed.country };
+}

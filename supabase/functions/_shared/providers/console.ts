@@ -1,0 +1,39 @@
+/**
+ * The console provider: prints each delivery instead of sending it, for a developer's machine.
+ *
+ * It prints the code — showing it is its whole purpose — and is the one exception to "no codes
+ * in logs". The configuration never selects it silently on Supabase's hosted runtime.
+ *
+ * @module
+ */
+import { maskPhone } from "../log.ts";
+import type { Provider } from "./types.ts";
+
+/** Options of {@linkcode createConsoleProvider}. */
+export interface ConsoleProviderOptions {
+  /** Receives one line per delivery; defaults to `console.log`. */
+  print?: (line: string) => void;
+}
+
+/**
+ * Creates the console provider.
+ *
+ * @example
+ * ```ts
+ * const provider = createConsoleProvider();
+ * await provider.send({ channel: "sms", to, body: "Your code is 123456" }, { signal });
+ * ```
+ */
+export function createConsoleProvider(options: ConsoleProviderOptions = {}): Provider {
+  const print = options.print ?? ((line: string) => console.log(line));
+  let sequence = 0;
+  return {
+    name: "console",
+    channels: ["sms"],
+    send(message) {
+      sequence += 1;
+      print(`[otp-relay] ${message.channel} to ${maskPhone(message.to.e164)}: ${message.body}`);
+      return Promise.resolve({ ok: true, id: `console-${sequence}` });
+    },
+  };
+}

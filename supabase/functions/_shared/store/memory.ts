@@ -1,0 +1,85 @@
+/**
+ * In-memory stores: the embedded default for `deno task start` and single instances.
+ *
+ * Bounded in time (each entry expires) and in size (the oldest entries go first), so a flood of
+ * distinct requests cannot grow the isolate's memory without limit.
+ *
+ * @module
+ */
+import type { Outcome } from "../delivery/types.ts";
+import type { Claim, DedupeStore } from "./types.ts";
+
+/** Options of {@linkcode createMemoryDedupeStore}. */
+export interface MemoryStoreOptions {
+  /** Entries kept at most; the oldest are dropped first. */
+  maxEntries: number;
+  /** Clock in epoch milliseconds. */
+  now?: () => number;
+}
+
+interface Entry {
+  expiresAt: number;
+  /** Set once the first delivery has settled. */
+  outcome: Outcome | undefined;
+  done: Promise<Outcome>;
+}
+
+/** An outcome a retry must replay rather than deliver again. */
+function isFinal(outcome: Outcome): boolean {
+  // A failure the provider certainly did not accept may be tried again by a retry; anything
+  // that may have left (success, or an unknown state after a timeout) must not be sent twice.
+  return outcome.ok || outcome.sent !== "no";
+}
+
+/**
+ * Creates an in-memory {@linkcode DedupeStore}.
+ *
+ * @example
+ * ```ts
+ * const store = createMemoryDedupeStore({ maxEntries: 10_000 });
+ * const claim = await store.claim("supabase:8d0c…", 600_000);
+ * ```
+ */
+export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStore & {
+  readonly size: number;
+} {
+  const now = options.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+  // Resolvers live apart from entries so that evicting an entry never strands its waiters.
+  const resolvers = new Map<string, (o: Outcome) => void>();
+
+  function prune(at: number): void {
+    for (const [key, entry] of entries) {
+      if (entry.expiresAt > at && entries.size < options.maxEntries) break;
+      entries.delete(key);
+    }
+  }
+
+  return {
+    get size() {
+      return entries.size;
+    },
+    claim(key, ttlMs) {
+      const at = now();
+      const existing = entries.get(key);
+      if (existing && existing.expiresAt > at) {
+        if (existing.outcome === undefined || isFinal(existing.outcome)) {
+          return Promise.resolve<Claim>({ kind: "duplicate", outcome: existing.done });
+        }
+      }
+      entries.delete(key);
+      prune(at);
+      const { promise, resolve } = Promise.withResolvers<Outcome>();
+      entries.set(key, { expiresAt: at + ttlMs, outcome: undefined, done: promise });
+      resolvers.set(key, resolve);
+      return Promise.resolve<Claim>({ kind: "first" });
+    },
+    settle(key, outcome) {
+      const entry = entries.get(key);
+      if (entry && entry.outcome === undefined) entry.outcome = outcome;
+      resolvers.get(key)?.(outcome);
+      resolvers.delete(key);
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * A local fake of Twilio's REST API on 127.0.0.1, speaking Twilio's request, response and error
+ * shapes: form-encoded POSTs with Basic auth, `201` Message resources, and
+ * `{code, message, more_info, status}` errors.
+ *
+ * By default it behaves like Twilio; `respond` overrides the answer per request to inject
+ * failures (error codes, 5xx, hangs).
+ */
+
+/** One request the fake received. */
+export interface ReceivedMessage {
+  readonly accountSid: string;
+  readonly form: URLSearchParams;
+  readonly headers: Headers;
+}
+
+/** What `respond` may return instead of the default: a Response, or `"hang"` (never answer). */
+export type FakeAnswer = Response | "hang" | undefined;
+
+/** Options of {@linkcode startFakeTwilio}. */
+export interface FakeTwilioOptions {
+  accountSid?: string;
+  authToken?: string;
+  /** Called for each authenticated Messages request; `undefined` means behave like Twilio. */
+  respond?: (message: ReceivedMessage) => FakeAnswer | Promise<FakeAnswer>;
+}
+
+/** A running fake. */
+export interface FakeTwilio {
+  readonly baseUrl: string;
+  readonly accountSid: string;
+  readonly authToken: string;
+  /** Every authenticated Messages request, in order. */
+  readonly messages: ReceivedMessage[];
+  close(): Promise<void>;
+}
+
+export const FAKE_ACCOUNT_SID = "AC" + "0123456789abcdef".repeat(2);
+export const FAKE_AUTH_TOKEN = "f".repeat(32);
+
+/** Twilio's error body, as its API sends it. */
+export function twilioError(status: number, code: number, message: string): Response {
+  return Response.json({
+    code,
+    message,
+    more_info: `https://www.twilio.com/docs/errors/${code}`,
+    status,
+  }, { status });
+}
+
+function hexId(prefix: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return prefix + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function messageResource(accountSid: string, form: URLSearchParams): Record<string, unknown> {
+  const sid = hexId("SM");
+  const now = new Date().toUTCString().replace("GMT", "+0000");
+  return {
+    account_sid: accountSid,
+    api_version: "2010-04-01",
+    body: form.get("Body"),
+    date_created: now,
+    date_sent: null,
+    date_updated: now,
+    direction: "outbound-api",
+    error_code: null,
+    error_message: null,
+    from: form.get("From"),
+    messaging_service_sid: form.get("MessagingServiceSid"),
+    num_media: "0",
+    num_segments: "1",
+    price: null,
+    price_unit: "USD",
+    sid,
+    status: form.has("MessagingServiceSid") ? "accepted" : "queued",
+    subresource_uris: { media: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}/Media.json` },
+    to: form.get("To"),
+    uri: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`,
+  };
+}
+
+/** Starts the fake on a free loopback port. */
+export function startFakeTwilio(options: FakeTwilioOptions = {}): FakeTwilio {
+  const accountSid = options.accountSid ?? FAKE_ACCOUNT_SID;
+  const authToken = options.authToken ?? FAKE_AUTH_TOKEN;
+  const messages: ReceivedMessage[] = [];
+  const hanging = new Set<(r: Response) => void>();
+  const expectedAuth = `Basic ${btoa(`${accountSid}:${authToken}`)}`;
+
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    const match = url.pathname.match(/^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/);
+    if (!match || req.method !== "POST") {
+      return twilioError(404, 20404, `The requested resource ${url.pathname} was not found`);
+    }
+    if (req.headers.get("authorization") !== expectedAuth || match[1] !== accountSid) {
+      return twilioError(401, 20003, "Authenticate");
+    }
+    const form = new URLSearchParams(await req.text());
+    const received: ReceivedMessage = { accountSid: match[1], form, headers: req.headers };
+    messages.push(received);
+
+    const answer = await options.respond?.(received);
+    if (answer === "hang") {
+      // Never answers on its own; released when the client goes away or at close().
+      return await new Promise<Response>((resolve) => {
+        hanging.add(resolve);
+        req.signal.addEventListener("abort", () => {
+          hanging.delete(resolve);
+          resolve(new Response(null, { status: 499 }));
+        });
+      });
+    }
+    if (answer) return answer;
+
+    const to = form.get("To") ?? "";
+    if (!/^\+[1-9]\d{6,14}$/.test(to)) {
+      return twilioError(400, 21211, `Invalid 'To' Phone Number: ${to}`);
+    }
+    if (!form.get("Body")) return twilioError(400, 21602, "Message body is required.");
+    if (!form.get("From") && !form.get("MessagingServiceSid")) {
+      return twilioError(400, 21603, "A 'From' phone number is required.");
+    }
+    return Response.json(messageResource(accountSid, form), { status: 201 });
+  });
+
+  return {
+    baseUrl: `http://127.0.0.1:${server.addr.port}`,
+    accountSid,
+    authToken,
+    messages,
+    async close() {
+      for (const resolve of hanging) resolve(new Response(null, { status: 503 }));
+      hanging.clear();
+      await server.shutdown();
+    },
+  };
+}
