@@ -103,14 +103,8 @@ export function startFakeTwilio(options: FakeTwilioOptions = {}): FakeTwilio {
 
     const answer = await options.respond?.(received);
     if (answer === "hang") {
-      // Never answers on its own; released when the client goes away or at close().
-      return await new Promise<Response>((resolve) => {
-        hanging.add(resolve);
-        req.signal.addEventListener("abort", () => {
-          hanging.delete(resolve);
-          resolve(new Response(null, { status: 499 }));
-        });
-      });
+      // Never answers on its own; released at close().
+      return await new Promise<Response>((resolve) => hanging.add(resolve));
     }
     if (answer) return answer;
 

@@ -76,7 +76,11 @@ export function classifyTwilioError(err: unknown): Extract<SendResult, { ok: fal
     // The request may have reached Twilio: whether the message left is unknown.
     return { ok: false, reason: "timeout", sent: "unknown", detail: `twilio ${name}` };
   }
-  if (err instanceof TypeError && /connection refused|\(Connect\)|dns error/i.test(err.message)) {
+  // Deno words a refused connection in the error or its cause, depending on the version.
+  const text = err instanceof Error
+    ? `${err.message} ${String((err.cause as Error)?.message)}`
+    : "";
+  if (err instanceof TypeError && /connection refused|\(Connect\)|dns error/i.test(text)) {
     return {
       ok: false,
       reason: "provider_unavailable",

@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig } from "../supabase/functions/_shared/config.ts";
+import { TEST_SECRET } from "./_helpers.ts";
+
+const TWILIO = {
+  SEND_SMS_HOOK_SECRETS: TEST_SECRET,
+  OTP_PROVIDER: "twilio",
+  TWILIO_ACCOUNT_SID: "AC" + "0".repeat(32),
+  TWILIO_AUTH_TOKEN: "token-value-that-must-not-leak",
+  TWILIO_MESSAGING_SERVICE_SID: "MG" + "1".repeat(32),
+};
+
+function problemsOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+Deno.test("config: a Twilio deployment with defaults", () => {
+  const config = loadConfig(TWILIO);
+  assert.deepEqual(config.provider, {
+    kind: "twilio",
+    accountSid: TWILIO.TWILIO_ACCOUNT_SID,
+    authToken: TWILIO.TWILIO_AUTH_TOKEN,
+    sms: { messagingServiceSid: TWILIO.TWILIO_MESSAGING_SERVICE_SID },
+    apiBaseUrl: "https://api.twilio.com",
+  });
+  assert.deepEqual(config.supabaseHookSecrets, ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]);
+  assert.equal(config.attemptTimeoutMs, 1500);
+  assert.equal(config.supabaseDeadlineMs, 4500);
+  assert.equal(config.dedupeTtlMs, 600_000);
+  assert.equal(config.memoryMaxEntries, 10_000);
+  assert.equal(config.logLevel, "info");
+  assert.equal(config.deployed, false);
+});
+
+Deno.test("config: secrets joined by |, with or without v1, and blanks ignored", () => {
+  const config = loadConfig({
+    ...TWILIO,
+    SEND_SMS_HOOK_SECRETS: ` v1,whsec_YWFhYQ== | whsec_YmJiYg==|`,
+  });
+  assert.deepEqual(config.supabaseHookSecrets, ["whsec_YWFhYQ==", "whsec_YmJiYg=="]);
+});
+
+Deno.test("config: a bad secret is named, its value is not repeated", () => {
+  for (const bad of ["v1,nopeQQ", "whsec_", "v1,whsec_not base64 QQ", "clearQQ", "whsec_QQ|x"]) {
+    const err = problemsOf({ ...TWILIO, SEND_SMS_HOOK_SECRETS: bad });
+    assert.equal(err.problems[0]!.variable, "SEND_SMS_HOOK_SECRETS", bad);
+    assert.ok(!err.message.includes("QQ"), err.message);
+  }
+  const missing = problemsOf({ ...TWILIO, SEND_SMS_HOOK_SECRETS: "" });
+  assert.match(missing.message, /SEND_SMS_HOOK_SECRETS: is required/);
+});
+
+Deno.test("config: every bad value names its variable, and no value leaks", () => {
+  const cases: [string, string][] = [
+    ["OTP_PROVIDER", "sendgrid"],
+    ["TWILIO_ACCOUNT_SID", "AC123"],
+    ["TWILIO_MESSAGING_SERVICE_SID", "PN" + "1".repeat(32)],
+    ["TWILIO_SMS_FROM", "0044 7700 900123 x"],
+    ["TWILIO_API_BASE_URL", "ftp://example.test"],
+    ["OTP_ATTEMPT_TIMEOUT_MS", "fast"],
+    ["OTP_ATTEMPT_TIMEOUT_MS", "0"],
+    ["SUPABASE_DEADLINE_MS", "6000"],
+    ["OTP_MEMORY_MAX_ENTRIES", "5"],
+    ["OTP_LOG_LEVEL", "verbose"],
+  ];
+  for (const [variable, value] of cases) {
+    const err = problemsOf({ ...TWILIO, [variable]: value });
+    assert.deepEqual(err.problems.map((p) => p.variable), [variable], `${variable}=${value}`);
+    assert.match(err.message, new RegExp(`${variable}: `));
+    assert.ok(!err.message.includes(value), `${variable}: value repeated in ${err.message}`);
+    assert.ok(!err.message.includes(TWILIO.TWILIO_AUTH_TOKEN));
+  }
+});
+
+Deno.test("config: twilio without its settings names each missing one", () => {
+  const err = problemsOf({ SEND_SMS_HOOK_SECRETS: TEST_SECRET, OTP_PROVIDER: "twilio" });
+  assert.deepEqual(err.problems.map((p) => p.variable), [
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_MESSAGING_SERVICE_SID",
+  ]);
+});
+
+Deno.test("config: a From number or alphanumeric sender instead of a Messaging Service", () => {
+  const { TWILIO_MESSAGING_SERVICE_SID: _, ...rest } = TWILIO;
+  for (const from of ["+15005550006", "MyApp"]) {
+    const config = loadConfig({ ...rest, TWILIO_SMS_FROM: from });
+    assert.deepEqual(config.provider.kind === "twilio" && config.provider.sms, { from });
+  }
+});
+
+Deno.test("config: OTP_PROVIDER unset never means console; Twilio settings imply twilio", () => {
+  const err = problemsOf({ SEND_SMS_HOOK_SECRETS: TEST_SECRET });
+  assert.deepEqual(err.problems.map((p) => p.variable), ["OTP_PROVIDER"]);
+  const { OTP_PROVIDER: _, ...implied } = TWILIO;
+  assert.equal(loadConfig(implied).provider.kind, "twilio");
+});
+
+Deno.test("config: an explicit OTP_PROVIDER wins over Twilio settings", () => {
+  assert.equal(loadConfig({ ...TWILIO, OTP_PROVIDER: "console" }).provider.kind, "console");
+});
+
+Deno.test("config: Supabase's hosted runtime is detected", () => {
+  assert.equal(loadConfig({ ...TWILIO, SB_REGION: "eu-central-1" }).deployed, true);
+  assert.equal(loadConfig({ ...TWILIO, DENO_DEPLOYMENT_ID: "x" }).deployed, true);
+});
+
+Deno.test("config: TWILIO_API_BASE_URL loses its trailing slash", () => {
+  const config = loadConfig({ ...TWILIO, TWILIO_API_BASE_URL: "http://127.0.0.1:9999/" });
+  assert.equal(
+    config.provider.kind === "twilio" && config.provider.apiBaseUrl,
+    "http://127.0.0.1:9999",
+  );
+});
