@@ -178,6 +178,37 @@ Deno.test("a body over 1 MB is refused with 413 before it is parsed or verified"
   assert.ok(!t.logs.lines.some((l) => l.includes("unauthorized")), "refused before verification");
 });
 
+Deno.test("a chunked body over 1 MB (no content-length) is refused with 413 as well", async () => {
+  const t = testApp();
+  const chunk = new TextEncoder().encode("x".repeat(64 * 1024));
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent > MAX_BODY_BYTES + chunk.length) return controller.close();
+      sent += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  const init = signedInit("{}");
+  const res = await t.app.request(
+    new Request("http://localhost/send-sms", { ...init, body, duplex: "half" } as RequestInit),
+  );
+  assert.equal(res.status, 413);
+  assert.equal((t.provider as ReturnType<typeof recordingProvider>).sent.length, 0);
+});
+
+Deno.test("an unexpected exception inside the hook still answers in Auth's dialect", async () => {
+  const failingStore = {
+    claim: () => Promise.reject(new Error("store down")),
+    settle: () => Promise.resolve(),
+  };
+  const t = testApp({ store: failingStore });
+  const error = await authError(await postHook(t.app, supabasePayload()));
+  assert.equal(error.http_code, 500);
+  assert.equal((t.provider as ReturnType<typeof recordingProvider>).sent.length, 0);
+  assert.ok(t.logs.lines.some((l) => l.includes(`"unhandled_error"`)));
+});
+
 Deno.test("a large but legal body (900 KB of user metadata) is delivered", async () => {
   const t = testApp();
   const payload = supabasePayload({ userMetadata: { blob: "x".repeat(900 * 1024) } });

@@ -90,6 +90,19 @@ export function createSupabaseDoor(deps: SupabaseDoorDeps): Hono {
   });
 
   app.post("/", limit, async function supabaseHook(c) {
+    try {
+      return await handle(c);
+    } catch (err) {
+      // Even a bug answers in Auth's dialect: a 5xx would show users a generic error.
+      deps.log.error("unhandled_error", {
+        door: "supabase",
+        error: err instanceof Error ? err.name : typeof err,
+      });
+      return supabaseFailure(c, "internal");
+    }
+  });
+
+  async function handle(c: Context): Promise<Response> {
     const received = deps.now();
     const raw = await c.req.text();
 
@@ -145,7 +158,7 @@ export function createSupabaseDoor(deps: SupabaseDoorDeps): Hono {
       deadline: received + deps.deadlineMs,
     }, deps);
     return outcome.ok ? success(c) : supabaseFailure(c, outcome.reason);
-  });
+  }
 
   return app;
 }
