@@ -31,7 +31,7 @@ Deno.test("config: a Twilio deployment with defaults", () => {
   });
   assert.deepEqual(config.supabaseHookSecrets, ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]);
   assert.equal(config.attemptTimeoutMs, 1500);
-  assert.equal(config.supabaseDeadlineMs, 4500);
+  assert.equal(config.deadlineMs, 4000);
   assert.equal(config.dedupeTtlMs, 600_000);
   assert.equal(config.memoryMaxEntries, 10_000);
   assert.equal(config.logLevel, "info");
@@ -65,7 +65,7 @@ Deno.test("config: every bad value names its variable, and no value leaks", () =
     ["TWILIO_API_BASE_URL", "ftp://example.test"],
     ["OTP_ATTEMPT_TIMEOUT_MS", "fast"],
     ["OTP_ATTEMPT_TIMEOUT_MS", "0"],
-    ["SUPABASE_DEADLINE_MS", "6000"],
+    ["OTP_DEADLINE_MS", "6000"],
     ["OTP_MEMORY_MAX_ENTRIES", "5"],
     ["OTP_LOG_LEVEL", "verbose"],
   ];

@@ -302,7 +302,7 @@ Deno.test("a duplicate still in flight at the deadline answers success, never a 
   // The first copy is stuck at the provider longer than the retry may wait.
   const release = Promise.withResolvers<SendResult>();
   const provider = recordingProvider(() => release.promise);
-  const t = testApp({ provider, env: { SUPABASE_DEADLINE_MS: "200" } });
+  const t = testApp({ provider, env: { OTP_DEADLINE_MS: "200" } });
   const body = JSON.stringify(supabasePayload());
   const first = postHook(t.app, body, { id: "msg_1" });
   await new Promise((r) => setTimeout(r, 10));

@@ -66,7 +66,7 @@ export function createApp(deps: AppDeps): Hono {
     "/",
     createSupabaseDoor({
       verifier: createWebhookVerifier({ secrets: config.supabaseHookSecrets, now: deps.now }),
-      deadlineMs: config.supabaseDeadlineMs,
+      deadlineMs: config.deadlineMs,
       provider: deps.provider,
       store: deps.store,
       log: deps.log,

@@ -45,8 +45,8 @@ export interface Config {
   readonly provider: ProviderConfig;
   /** Upper bound of one provider call. */
   readonly attemptTimeoutMs: number;
-  /** The Supabase door answers within this many ms of receiving a request. */
-  readonly supabaseDeadlineMs: number;
+  /** A delivery ends, and the Supabase door answers, within this many ms of the request. */
+  readonly deadlineMs: number;
   /** How long a delivered request is remembered to suppress retries of it. */
   readonly dedupeTtlMs: number;
   /** Upper bound of entries in each in-memory store. */
@@ -142,7 +142,7 @@ const schema = z.object({
   TWILIO_SMS_FROM: smsFrom.optional(),
   TWILIO_API_BASE_URL: httpUrl.optional(),
   OTP_ATTEMPT_TIMEOUT_MS: positiveMs(1500, 10_000),
-  SUPABASE_DEADLINE_MS: positiveMs(4500, 4900),
+  OTP_DEADLINE_MS: positiveMs(4000, 4900),
   OTP_DEDUPE_TTL_MS: positiveMs(600_000, 86_400_000),
   OTP_MEMORY_MAX_ENTRIES: z.string().trim().regex(/^\d+$/, "must be a whole number")
     .transform(Number).pipe(z.number().int().min(100, "must be at least 100")).default(10_000),
@@ -215,7 +215,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     supabaseHookSecrets: e.SEND_SMS_HOOK_SECRETS,
     provider,
     attemptTimeoutMs: e.OTP_ATTEMPT_TIMEOUT_MS,
-    supabaseDeadlineMs: e.SUPABASE_DEADLINE_MS,
+    deadlineMs: e.OTP_DEADLINE_MS,
     dedupeTtlMs: e.OTP_DEDUPE_TTL_MS,
     memoryMaxEntries: e.OTP_MEMORY_MAX_ENTRIES,
     appName: e.OTP_APP_NAME,
