@@ -8,23 +8,25 @@
 /** A well-known secret for local development only; `deno task sign` signs with it. */
 export const DEV_HOOK_SECRET = "v1,whsec_b3RwLXJlbGF5IGxvY2FsIGRldmVsb3BtZW50IG9ubHk=";
 
-/** Defaults applied by `deno task start` to unset variables. */
-export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
-  OTP_PROVIDER: "console",
-  SEND_SMS_HOOK_SECRETS: DEV_HOOK_SECRET,
-};
-
-/** The environment with development defaults for what is unset, and the names filled in. */
+/**
+ * The environment with development defaults for what is unset, and the names filled in.
+ *
+ * The console provider is the default; the development secret only ever goes with it. With a
+ * real provider, a secret that is public in this repository would let anyone who can reach the
+ * server send messages on the owner's bill, so the configuration must then name its own.
+ */
 export function withDevDefaults(
   env: Readonly<Record<string, string | undefined>>,
 ): { env: Record<string, string | undefined>; filled: string[] } {
   const out: Record<string, string | undefined> = { ...env };
   const filled: string[] = [];
-  for (const [name, value] of Object.entries(DEV_DEFAULTS)) {
-    if (!out[name]?.trim()) {
-      out[name] = value;
-      filled.push(name);
-    }
+  if (!out.OTP_PROVIDER?.trim()) {
+    out.OTP_PROVIDER = "console";
+    filled.push("OTP_PROVIDER");
+  }
+  if (out.OTP_PROVIDER.trim() === "console" && !out.SEND_SMS_HOOK_SECRETS?.trim()) {
+    out.SEND_SMS_HOOK_SECRETS = DEV_HOOK_SECRET;
+    filled.push("SEND_SMS_HOOK_SECRETS");
   }
   return { env: out, filled };
 }

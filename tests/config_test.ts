@@ -63,6 +63,10 @@ Deno.test("config: every bad value names its variable, and no value leaks", () =
     ["TWILIO_MESSAGING_SERVICE_SID", "PN" + "1".repeat(32)],
     ["TWILIO_SMS_FROM", "0044 7700 900123 x"],
     ["TWILIO_API_BASE_URL", "ftp://example.test"],
+    ["TWILIO_API_BASE_URL", "http://twilio-proxy.internal"],
+    ["TWILIO_API_BASE_URL", "https://user:pw@proxy.test"],
+    ["OTP_DEADLINE_MS", "4600"],
+    ["OTP_DEDUPE_TTL_MS", "5000"],
     ["OTP_ATTEMPT_TIMEOUT_MS", "fast"],
     ["OTP_ATTEMPT_TIMEOUT_MS", "0"],
     ["OTP_DEADLINE_MS", "6000"],
@@ -117,4 +121,18 @@ Deno.test("config: TWILIO_API_BASE_URL loses its trailing slash", () => {
     config.provider.kind === "twilio" && config.provider.apiBaseUrl,
     "http://127.0.0.1:9999",
   );
+});
+
+Deno.test("config: TWILIO_API_BASE_URL may be plain http only on loopback", () => {
+  for (
+    const url of [
+      "http://127.0.0.1:4010",
+      "http://localhost:4010",
+      "http://[::1]:4010",
+      "https://proxy.example.com/twilio",
+    ]
+  ) {
+    const config = loadConfig({ ...TWILIO, TWILIO_API_BASE_URL: url });
+    assert.equal(config.provider.kind === "twilio" && config.provider.apiBaseUrl, url);
+  }
 });

@@ -100,3 +100,25 @@ Deno.test("deno task start refuses bad settings with a message naming the variab
     /OTP_ATTEMPT_TIMEOUT_MS: must be a whole number/,
   );
 });
+
+Deno.test("deno task start never pairs the public development secret with a real provider", async () => {
+  const env: Record<string, string> = {
+    ...Deno.env.toObject(),
+    PORT: "0",
+    OTP_PROVIDER: "twilio",
+    TWILIO_ACCOUNT_SID: "AC" + "0".repeat(32),
+    TWILIO_AUTH_TOKEN: "x".repeat(32),
+    TWILIO_SMS_FROM: "+15005550006",
+  };
+  delete env.SEND_SMS_HOOK_SECRETS;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "start"],
+    cwd: root,
+    env,
+    clearEnv: true,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 1);
+  assert.match(new TextDecoder().decode(out.stderr), /SEND_SMS_HOOK_SECRETS: is required/);
+});

@@ -209,7 +209,67 @@ Deno.test("twilio: error codes map to reasons", () => {
   for (const [status, code, reason] of table) {
     const result = classifyTwilioError({ status, code, message: "quotes +447700900123" });
     assert.equal(result.reason, reason, `${status} ${code}`);
-    assert.equal(result.sent, "no");
+    // Only a 5xx without Twilio's own error code leaves the outcome open (a proxy may have sent it).
+    assert.equal(result.sent, status >= 500 && code === undefined ? "unknown" : "no");
     assert.ok(!result.detail.includes("447700900123"), "details never quote Twilio's message");
   }
+});
+
+Deno.test("twilio: a slow SDK load is cut off by the signal, and counts as not sent", async () => {
+  const provider = createTwilioProvider({
+    kind: "twilio",
+    accountSid: "AC" + "0".repeat(32),
+    authToken: "t",
+    sms: { messagingServiceSid: MG },
+    apiBaseUrl: "http://127.0.0.1:9",
+  }, { loadSdk: () => new Promise(() => {}) });
+  const started = performance.now();
+  const result = await provider.send(message, { signal: AbortSignal.timeout(100) });
+  assert.ok(performance.now() - started < 1000);
+  assert.deepEqual(result.ok ? result : { reason: result.reason, sent: result.sent }, {
+    reason: "timeout",
+    sent: "no",
+  });
+});
+
+Deno.test("twilio: an SDK that fails to load counts as not sent, and the next send retries it", async () => {
+  await withFake({}, async (fake) => {
+    let loads = 0;
+    const provider = createTwilioProvider(configFor(fake), {
+      loadSdk: async () => {
+        if (++loads === 1) throw new Error("module not found");
+        return (await import("twilio")).default;
+      },
+    });
+    const first = await provider.send(message, { signal: signal() });
+    assert.deepEqual(first.ok ? first : { reason: first.reason, sent: first.sent }, {
+      reason: "internal",
+      sent: "no",
+    });
+    assert.equal((await provider.send(message, { signal: signal() })).ok, true);
+  });
+});
+
+Deno.test("twilio: a 5xx without Twilio's error body (a proxy) leaves the outcome unknown", async () => {
+  await withFake(
+    { respond: () => new Response("<html>Bad Gateway</html>", { status: 502 }) },
+    async (fake) => {
+      const result = await createTwilioProvider(configFor(fake)).send(message, {
+        signal: signal(),
+      });
+      assert.deepEqual(result.ok ? result : { reason: result.reason, sent: result.sent }, {
+        reason: "provider_unavailable",
+        sent: "unknown",
+      });
+    },
+  );
+  await withFake(
+    { respond: () => twilioError(503, 20503, "Service Unavailable") },
+    async (fake) => {
+      const result = await createTwilioProvider(configFor(fake)).send(message, {
+        signal: signal(),
+      });
+      assert.equal(!result.ok && result.sent, "no");
+    },
+  );
 });

@@ -55,3 +55,25 @@ Deno.test("memory store: only failures certainly not sent are released for a ret
   await store.settle("b", unknown);
   assert.equal((await store.claim("b", 1000)).kind, "duplicate");
 });
+
+Deno.test("memory store: an in-flight entry is never evicted, so a retry of it cannot send again", async () => {
+  const store = createMemoryDedupeStore({ maxEntries: 100 });
+  await store.claim("pending", 60_000);
+  for (let i = 0; i < 500; i++) {
+    await store.claim(`k${i}`, 60_000);
+    await store.settle(`k${i}`, DELIVERED);
+  }
+  const retry = await store.claim("pending", 60_000);
+  assert.equal(retry.kind, "duplicate");
+  await store.settle("pending", DELIVERED);
+  assert.deepEqual(await (retry.kind === "duplicate" && retry.outcome), DELIVERED);
+  assert.ok(store.size <= 101, `size ${store.size}`);
+});
+
+Deno.test("memory store: an in-flight entry outlives its TTL until it settles", async () => {
+  let now = 0;
+  const store = createMemoryDedupeStore({ maxEntries: 100, now: () => now });
+  await store.claim("slow", 1000);
+  now = 5000;
+  assert.equal((await store.claim("slow", 1000)).kind, "duplicate");
+});

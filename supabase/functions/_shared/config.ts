@@ -82,9 +82,9 @@ export class ConfigError extends Error {
 
 const optionalText = z.string().trim().transform((v) => v === "" ? undefined : v).optional();
 
-const positiveMs = (fallback: number, max: number) =>
+const positiveMs = (fallback: number, max: number, min = 1) =>
   z.string().trim().regex(/^\d+$/, "must be a whole number of milliseconds").transform(Number)
-    .pipe(z.number().int().min(1, "must be at least 1").max(max, `must be at most ${max}`))
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
     .default(fallback);
 
 const whsecBase64 = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
@@ -121,15 +121,19 @@ const smsFrom = z.string().trim().refine(
   "must be an E.164 number such as +15551234567 or an alphanumeric sender ID of up to 11 characters",
 );
 
-const httpUrl = z.string().trim().refine((v) => {
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+/** An https URL, or http to a loopback host only (credentials travel in every request). */
+const apiUrl = z.string().trim().refine((v) => {
   try {
     const u = new URL(v);
-    return (u.protocol === "https:" || u.protocol === "http:") && u.search === "" &&
-      u.hash === "";
+    const secure = u.protocol === "https:" || (u.protocol === "http:" && LOOPBACK.test(u.hostname));
+    return secure && u.search === "" && u.hash === "" && u.username === "" && u.password === "";
   } catch {
     return false;
   }
-}, "must be an http(s) URL without query or fragment").transform((v) => v.replace(/\/+$/, ""));
+}, "must be an https URL (http only for localhost) without query or fragment")
+  .transform((v) => v.replace(/\/+$/, ""));
 
 const schema = z.object({
   SEND_SMS_HOOK_SECRETS: hookSecrets,
@@ -140,10 +144,11 @@ const schema = z.object({
   TWILIO_AUTH_TOKEN: optionalText,
   TWILIO_MESSAGING_SERVICE_SID: sid("MG").optional(),
   TWILIO_SMS_FROM: smsFrom.optional(),
-  TWILIO_API_BASE_URL: httpUrl.optional(),
+  TWILIO_API_BASE_URL: apiUrl.optional(),
   OTP_ATTEMPT_TIMEOUT_MS: positiveMs(1500, 10_000),
-  OTP_DEADLINE_MS: positiveMs(4000, 4900),
-  OTP_DEDUPE_TTL_MS: positiveMs(600_000, 86_400_000),
+  OTP_DEADLINE_MS: positiveMs(4000, 4500),
+  // Auth's retries all come within 5 s; a shorter memory would defeat the dedupe.
+  OTP_DEDUPE_TTL_MS: positiveMs(600_000, 86_400_000, 10_000),
   OTP_MEMORY_MAX_ENTRIES: z.string().trim().regex(/^\d+$/, "must be a whole number")
     .transform(Number).pipe(z.number().int().min(100, "must be at least 100")).default(10_000),
   OTP_APP_NAME: optionalText.pipe(

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { within } from "../async.ts";
 import type { Logger } from "../log.ts";
 import { maskPhone } from "../log.ts";
 import type { Provider, SendResult } from "../providers/types.ts";
@@ -35,32 +36,36 @@ export interface DeliveryResult {
   readonly duplicate?: "replayed" | "in_flight";
 }
 
-/** Resolves with `undefined` at `deadline`, or with the promise's value if it comes first. */
-function beforeDeadline<T>(
-  promise: Promise<T>,
-  deadline: number,
-  now: () => number,
-): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - now()));
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
+/** Extra time a provider gets to report its own abort before the backstop answers for it. */
+const BACKSTOP_GRACE_MS = 25;
 
 async function attempt(
   request: DeliveryRequest,
   deps: DeliveryDeps,
 ): Promise<SendResult> {
-  const budget = Math.min(deps.attemptTimeoutMs, request.deadline - deps.now());
+  // The provider's own timeout leaves room for the backstop, which fires by the deadline.
+  const budget = Math.min(
+    deps.attemptTimeoutMs,
+    request.deadline - deps.now() - BACKSTOP_GRACE_MS,
+  );
   if (budget <= 0) {
     return { ok: false, reason: "timeout", sent: "no", detail: "no time left before deadline" };
   }
   try {
-    return await deps.provider.send(
+    const sending = deps.provider.send(
       { channel: "sms", to: request.to, body: renderSms(request.code, deps.appName) },
       { signal: AbortSignal.timeout(budget) },
     );
+    // Backstop for a provider that ignores its signal: the caller's deadline still holds.
+    const result = await within(sending, budget + BACKSTOP_GRACE_MS);
+    if (result) return result;
+    deps.log.error("provider_ignored_abort", { provider: deps.provider.name });
+    return {
+      ok: false,
+      reason: "timeout",
+      sent: "unknown",
+      detail: "provider did not settle by its timeout",
+    };
   } catch (err) {
     // Providers are not supposed to throw; if one does, the message may or may not have left.
     deps.log.error("provider_threw", {
@@ -90,7 +95,9 @@ export async function deliver(
 
   if (claim.kind === "duplicate") {
     // The caller retried (Auth: new webhook-id, same body): never send a second message.
-    const earlier = await beforeDeadline(claim.outcome, request.deadline, deps.now);
+    // The earlier copy arrived first, so its own deadline (enforced above) comes before ours:
+    // in one instance this wait ends with its outcome.
+    const earlier = await within(claim.outcome, request.deadline - deps.now());
     if (earlier) {
       deps.log.info("duplicate_replayed", { ...logFields, ok: earlier.ok });
       return { outcome: earlier, duplicate: "replayed" };

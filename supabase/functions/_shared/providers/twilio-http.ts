@@ -40,6 +40,8 @@ export interface TwilioHttpClientOptions {
   /** Aborts the request; the SDK's own timeout is not applied to custom clients. */
   signal: AbortSignal;
   fetch?: typeof fetch;
+  /** Called just before a request leaves, so the caller knows Twilio may have seen it. */
+  onRequest?: () => void;
 }
 
 /** Form-encodes like the SDK does: arrays repeat their key, nullish values are left out. */
@@ -88,6 +90,7 @@ export function createTwilioHttpClient(options: TwilioHttpClientOptions): Twilio
         formEncode(form, req.data);
         body = form.toString();
       }
+      options.onRequest?.();
       const response = await doFetch(url, {
         method: req.method.toUpperCase(),
         headers,

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { raceAbort } from "../async.ts";
 import type { TwilioConfig } from "../config.ts";
 import type { FailureReason, SentState } from "../delivery/types.ts";
 import { createTwilioHttpClient } from "./twilio-http.ts";
@@ -61,8 +62,10 @@ export function classifyTwilioError(err: unknown): Extract<SendResult, { ok: fal
     const code = typeof err.code === "number" ? err.code : undefined;
     const detail = `twilio status ${err.status}${code ? ` code ${code}` : ""}`;
     const known = code === undefined ? undefined : CODE_REASONS.get(code);
-    // An answer with an error status means Twilio did not accept the message.
-    const sent: SentState = "no";
+    // Twilio's own error answer means it did not accept the message. A 5xx without Twilio's
+    // error body may come from a proxy in front of it (TWILIO_API_BASE_URL) that had already
+    // forwarded the request: whether the message left is then unknown.
+    const sent: SentState = code === undefined && err.status >= 500 ? "unknown" : "no";
     if (known) return { ok: false, reason: known, sent, detail };
     if (err.status === 429) return { ok: false, reason: "rate_limited", sent, detail };
     if (err.status === 401 || err.status === 403) {
@@ -120,18 +123,20 @@ export function createTwilioProvider(
     name: "twilio",
     channels: ["sms"],
     async send(message, { signal }) {
+      let requested = false;
       try {
         sdk ??= loadSdk().catch((err) => {
           sdk = undefined; // let the next send try again
           throw err;
         });
-        const twilio = await sdk;
-        signal.throwIfAborted();
+        // A cold import of the SDK ignores signals: don't let it outlast the attempt.
+        const twilio = await raceAbort(sdk, signal);
         // One client per send: the HTTP client carries this send's AbortSignal.
         const httpClient = createTwilioHttpClient({
           apiBaseUrl: config.apiBaseUrl,
           signal,
           fetch: deps.fetch,
+          onRequest: () => requested = true,
         });
         const client = twilio(config.accountSid, config.authToken, {
           // The SDK types this option as its RequestClient class; ours is the duck type it calls.
@@ -156,7 +161,12 @@ export function createTwilioProvider(
         }
         return { ok: true, id: sent.sid };
       } catch (err) {
-        return classifyTwilioError(signal.aborted && !isTwilioError(err) ? signal.reason : err);
+        const failure = classifyTwilioError(
+          signal.aborted && !isTwilioError(err) ? signal.reason : err,
+        );
+        // Nothing reached Twilio (SDK load failed or timed out): the message certainly did not
+        // leave, so a retry may send it.
+        return requested ? failure : { ...failure, sent: "no" };
       }
     },
   };

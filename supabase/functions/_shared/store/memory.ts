@@ -22,6 +22,7 @@ interface Entry {
   /** Set once the first delivery has settled. */
   outcome: Outcome | undefined;
   done: Promise<Outcome>;
+  resolve: (outcome: Outcome) => void;
 }
 
 /** An outcome a retry must replay rather than deliver again. */
@@ -34,6 +35,10 @@ function isFinal(outcome: Outcome): boolean {
 /**
  * Creates an in-memory {@linkcode DedupeStore}.
  *
+ * Entries still in flight are never expired or evicted: dropping one would let a retry send a
+ * second message. They settle within the caller's deadline, so at most the requests in flight
+ * can hold the store above `maxEntries`.
+ *
  * @example
  * ```ts
  * const store = createMemoryDedupeStore({ maxEntries: 10_000 });
@@ -45,12 +50,11 @@ export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStor
 } {
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
-  // Resolvers live apart from entries so that evicting an entry never strands its waiters.
-  const resolvers = new Map<string, (o: Outcome) => void>();
 
   function prune(at: number): void {
     for (const [key, entry] of entries) {
-      if (entry.expiresAt > at && entries.size < options.maxEntries) break;
+      if (entries.size < options.maxEntries && entry.expiresAt > at) break;
+      if (entry.outcome === undefined) continue; // in flight: kept until it settles
       entries.delete(key);
     }
   }
@@ -62,23 +66,26 @@ export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStor
     claim(key, ttlMs) {
       const at = now();
       const existing = entries.get(key);
-      if (existing && existing.expiresAt > at) {
-        if (existing.outcome === undefined || isFinal(existing.outcome)) {
+      if (existing) {
+        const inFlight = existing.outcome === undefined;
+        if (inFlight || (existing.expiresAt > at && isFinal(existing.outcome!))) {
           return Promise.resolve<Claim>({ kind: "duplicate", outcome: existing.done });
         }
+        entries.delete(key);
       }
-      entries.delete(key);
       prune(at);
       const { promise, resolve } = Promise.withResolvers<Outcome>();
-      entries.set(key, { expiresAt: at + ttlMs, outcome: undefined, done: promise });
-      resolvers.set(key, resolve);
+      entries.set(key, { expiresAt: at + ttlMs, outcome: undefined, done: promise, resolve });
       return Promise.resolve<Claim>({ kind: "first" });
     },
     settle(key, outcome) {
+      // Only an in-flight entry can be settled, and in-flight entries are never replaced, so
+      // this is the entry the caller claimed.
       const entry = entries.get(key);
-      if (entry && entry.outcome === undefined) entry.outcome = outcome;
-      resolvers.get(key)?.(outcome);
-      resolvers.delete(key);
+      if (entry && entry.outcome === undefined) {
+        entry.outcome = outcome;
+        entry.resolve(outcome);
+      }
       return Promise.resolve();
     },
   };
