@@ -129,7 +129,9 @@ export interface TestApp {
   app: Hono;
   config: Config;
   logs: LogCapture;
-  provider: RecordingProvider | Provider;
+  provider: Provider;
+  /** What the provider was asked to send, when it records (the default provider does). */
+  sent: readonly OutboundMessage[];
 }
 
 /** Builds the real app around a recording provider, a fixed clock and captured logs. */
@@ -151,7 +153,8 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     log: createLogger({ level: "debug", write: logs.write, now }),
     now,
   });
-  return { app, config, logs, provider };
+  const sent = "sent" in provider ? (provider as RecordingProvider).sent : [];
+  return { app, config, logs, provider, sent };
 }
 
 /** Posts a signed payload to the Supabase door. */

@@ -38,7 +38,7 @@ Deno.test("success is 200 + application/json + {} and the code goes out by SMS t
   const t = testApp();
   const res = await postHook(t.app, supabasePayload({ phone: "447700900123", otp: "654321" }));
   await assertAuthSuccess(res);
-  const sent = (t.provider as ReturnType<typeof recordingProvider>).sent;
+  const sent = t.sent;
   assert.equal(sent.length, 1);
   assert.equal(sent[0]!.channel, "sms");
   assert.equal(sent[0]!.to.e164, "+447700900123");
@@ -50,7 +50,7 @@ Deno.test("a number that arrives with its + is accepted as well", async () => {
   const t = testApp();
   await assertAuthSuccess(await postHook(t.app, supabasePayload({ phone: "+14155550123" })));
   assert.equal(
-    (t.provider as ReturnType<typeof recordingProvider>).sent[0]!.to.e164,
+    t.sent[0]!.to.e164,
     "+14155550123",
   );
 });
@@ -59,7 +59,7 @@ Deno.test("phone change: the code goes to sms.phone (the new number), not user.p
   const t = testApp();
   const payload = supabasePayload({ phone: "447700900123", smsPhone: "33612345678" });
   await assertAuthSuccess(await postHook(t.app, payload));
-  const sent = (t.provider as ReturnType<typeof recordingProvider>).sent;
+  const sent = t.sent;
   assert.deepEqual(sent.map((m) => m.to.e164), ["+33612345678"]);
 });
 
@@ -68,7 +68,7 @@ Deno.test("older Auth without sms.phone: the code goes to user.phone", async () 
   await assertAuthSuccess(
     await postHook(t.app, supabasePayload({ phone: "33612345678", smsPhone: null })),
   );
-  const sent = (t.provider as ReturnType<typeof recordingProvider>).sent;
+  const sent = t.sent;
   assert.deepEqual(sent.map((m) => m.to.e164), ["+33612345678"]);
 });
 
@@ -96,7 +96,7 @@ Deno.test("OTP lengths 4 to 10 are accepted; others are an invalid payload", asy
     const t = testApp();
     const error = await authError(await postHook(t.app, supabasePayload({ otp })));
     assert.deepEqual(error, { http_code: 400, message: "Invalid hook payload" });
-    assert.equal((t.provider as ReturnType<typeof recordingProvider>).sent.length, 0);
+    assert.equal(t.sent.length, 0);
   }
 });
 
@@ -116,7 +116,7 @@ Deno.test("signed but invalid payloads answer the error object with http_code 40
     const t = testApp();
     const error = await authError(await postHook(t.app, body));
     assert.deepEqual(error, { http_code: 400, message: "Invalid hook payload" }, String(body));
-    assert.equal((t.provider as ReturnType<typeof recordingProvider>).sent.length, 0);
+    assert.equal(t.sent.length, 0);
   }
 });
 
@@ -127,7 +127,7 @@ Deno.test("what cannot be a phone number answers http_code 400 with a readable m
     const error = await authError(await postHook(t.app, supabasePayload({ phone })));
     assert.equal(error.http_code, 400, phone);
     assert.match(error.message, /phone number is not valid/i);
-    assert.equal((t.provider as ReturnType<typeof recordingProvider>).sent.length, 0);
+    assert.equal(t.sent.length, 0);
   }
 });
 
@@ -157,7 +157,7 @@ Deno.test("unauthenticated requests: 401, no detail, nothing sent", async () => 
     const res = await t.app.request("/send-sms", init);
     assert.equal(res.status, 401, name);
     assert.deepEqual(await res.json(), { message: "Unauthorized" }, name);
-    assert.equal((t.provider as ReturnType<typeof recordingProvider>).sent.length, 0, name);
+    assert.equal(t.sent.length, 0, name);
   }
 });
 
@@ -175,7 +175,7 @@ Deno.test("a body over 1 MB is refused with 413 before it is parsed or verified"
   // Badly signed on purpose: a 401 would mean it was read and verified first.
   const res = await postHook(t.app, big, { secrets: [OTHER_SECRET] });
   assert.equal(res.status, 413);
-  assert.equal((t.provider as ReturnType<typeof recordingProvider>).sent.length, 0);
+  assert.equal(t.sent.length, 0);
   assert.ok(!t.logs.lines.some((l) => l.includes("unauthorized")), "refused before verification");
 });
 
@@ -190,7 +190,7 @@ Deno.test("a content-length over 1 MB is refused with 413 from the header alone"
     headers: { ...init.headers, "content-length": String(new TextEncoder().encode(body).length) },
   });
   assert.equal(res.status, 413);
-  assert.equal((t.provider as ReturnType<typeof recordingProvider>).sent.length, 0);
+  assert.equal(t.sent.length, 0);
 });
 
 Deno.test("a chunked body over 1 MB (no content-length) is refused with 413 as well", async () => {
@@ -209,7 +209,7 @@ Deno.test("a chunked body over 1 MB (no content-length) is refused with 413 as w
     new Request("http://localhost/send-sms", { ...init, body, duplex: "half" } as RequestInit),
   );
   assert.equal(res.status, 413);
-  assert.equal((t.provider as ReturnType<typeof recordingProvider>).sent.length, 0);
+  assert.equal(t.sent.length, 0);
 });
 
 Deno.test("an unexpected exception inside the hook still answers in Auth's dialect", async () => {
@@ -220,7 +220,7 @@ Deno.test("an unexpected exception inside the hook still answers in Auth's diale
   const t = testApp({ store: failingStore });
   const error = await authError(await postHook(t.app, supabasePayload()));
   assert.equal(error.http_code, 500);
-  assert.equal((t.provider as ReturnType<typeof recordingProvider>).sent.length, 0);
+  assert.equal(t.sent.length, 0);
   assert.ok(t.logs.lines.some((l) => l.includes(`"unhandled_error"`)));
 });
 
@@ -264,7 +264,7 @@ Deno.test("Auth's retry (new webhook-id, same body) answers success without send
   await assertAuthSuccess(
     await postHook(t.app, body, { id: "msg_attempt_2", timestamp: NOW_MS / 1000 + 2 }),
   );
-  assert.equal((t.provider as ReturnType<typeof recordingProvider>).sent.length, 1);
+  assert.equal(t.sent.length, 1);
 });
 
 Deno.test("without metadata.uuid, retries are recognised by a hash of the body", async () => {
@@ -272,20 +272,24 @@ Deno.test("without metadata.uuid, retries are recognised by a hash of the body",
   const body = JSON.stringify(supabasePayload({ uuid: null }));
   await assertAuthSuccess(await postHook(t.app, body, { id: "msg_1" }));
   await assertAuthSuccess(await postHook(t.app, body, { id: "msg_2" }));
-  assert.equal((t.provider as ReturnType<typeof recordingProvider>).sent.length, 1);
+  assert.equal(t.sent.length, 1);
   // A different request (another code) is delivered.
   await assertAuthSuccess(await postHook(t.app, supabasePayload({ uuid: null, otp: "999999" })));
-  assert.equal((t.provider as ReturnType<typeof recordingProvider>).sent.length, 2);
+  assert.equal(t.sent.length, 2);
 });
 
 Deno.test("two different requests for the same number are both delivered", async () => {
   const t = testApp();
   await assertAuthSuccess(await postHook(t.app, supabasePayload()));
   await assertAuthSuccess(await postHook(t.app, supabasePayload()));
-  assert.equal((t.provider as ReturnType<typeof recordingProvider>).sent.length, 2);
+  assert.equal(t.sent.length, 2);
 });
 
-Deno.test("a concurrent duplicate waits for the first outcome and sends nothing", async () => {
+/**
+ * Sends two copies of one request (Auth's retry: new webhook-id, same body) while the provider
+ * holds the first, then lets the provider answer `result`.
+ */
+async function concurrentCopies(result: SendResult) {
   const release = Promise.withResolvers<SendResult>();
   const provider = recordingProvider(() => release.promise);
   const t = testApp({ provider });
@@ -293,24 +297,25 @@ Deno.test("a concurrent duplicate waits for the first outcome and sends nothing"
   const first = postHook(t.app, body, { id: "msg_1" });
   const second = postHook(t.app, body, { id: "msg_2" });
   await new Promise((r) => setTimeout(r, 20));
-  release.resolve({ ok: true, id: "SM1" });
-  await assertAuthSuccess(await first);
-  await assertAuthSuccess(await second);
-  assert.equal(provider.sent.length, 1);
+  release.resolve(result);
+  return { answers: [await first, await second], sent: provider.sent };
+}
+
+Deno.test("a concurrent duplicate waits for the first outcome and sends nothing", async () => {
+  const { answers, sent } = await concurrentCopies({ ok: true, id: "SM1" });
+  for (const answer of answers) await assertAuthSuccess(answer);
+  assert.equal(sent.length, 1);
 });
 
 Deno.test("a concurrent duplicate of a failing request gets the same failure, one attempt", async () => {
-  const release = Promise.withResolvers<SendResult>();
-  const provider = recordingProvider(() => release.promise);
-  const t = testApp({ provider });
-  const body = JSON.stringify(supabasePayload());
-  const first = postHook(t.app, body, { id: "msg_1" });
-  const second = postHook(t.app, body, { id: "msg_2" });
-  await new Promise((r) => setTimeout(r, 20));
-  release.resolve({ ok: false, reason: "invalid_number", sent: "no", detail: "code 21211" });
-  assert.equal((await authError(await first)).http_code, 400);
-  assert.equal((await authError(await second)).http_code, 400);
-  assert.equal(provider.sent.length, 1);
+  const { answers, sent } = await concurrentCopies({
+    ok: false,
+    reason: "invalid_number",
+    sent: "no",
+    detail: "code 21211",
+  });
+  for (const answer of answers) assert.equal((await authError(answer)).http_code, 400);
+  assert.equal(sent.length, 1);
 });
 
 Deno.test("a duplicate whose first copy is still in flight elsewhere at the deadline answers success, sends nothing", async () => {
@@ -322,7 +327,7 @@ Deno.test("a duplicate whose first copy is still in flight elsewhere at the dead
   };
   const t = testApp({ store: elsewhere, env: { OTP_DEADLINE_MS: "100" } });
   await assertAuthSuccess(await postHook(t.app, supabasePayload()));
-  assert.equal((t.provider as ReturnType<typeof recordingProvider>).sent.length, 0);
+  assert.equal(t.sent.length, 0);
   assert.ok(t.logs.lines.some((l) => l.includes(`"duplicate_in_flight"`)));
 });
 
