@@ -335,7 +335,7 @@ Deno.test("a retry while the first copy hangs in a provider that ignores its sig
   // The provider never settles; the deadline backstop settles the first copy, so the retry
   // (which arrived later and has a later deadline) answers its failure rather than a false success.
   const provider = recordingProvider(() => new Promise<SendResult>(() => {}));
-  const t = testApp({ provider, now: Date.now, env: { OTP_DEADLINE_MS: "200" } });
+  const t = testApp({ provider, now: Date.now, env: { OTP_DEADLINE_MS: "600" } });
   const body = JSON.stringify(supabasePayload());
   const timestamp = Math.floor(Date.now() / 1000);
   const started = performance.now();

@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import type { TwilioConfig } from "../../supabase/functions/_shared/config.ts";
 import { parsePhone } from "../../supabase/functions/_shared/phone.ts";
-import {
-  classifyTwilioError,
-  createTwilioProvider,
-} from "../../supabase/functions/_shared/providers/twilio.ts";
+import { classifyTwilioError } from "../../supabase/functions/_shared/providers/twilio/errors.ts";
+import { createTwilioProvider } from "../../supabase/functions/_shared/providers/twilio/index.ts";
 import type { OutboundMessage } from "../../supabase/functions/_shared/providers/types.ts";
 import {
   type FakeTwilio,
@@ -85,6 +83,7 @@ Deno.test("twilio: 21211 invalid 'To' is an invalid number, certainly not sent",
         reason: "invalid_number",
         sent: "no",
         detail: "twilio status 400 code 21211",
+        providerCode: 21211,
       });
     },
   );
@@ -99,6 +98,7 @@ Deno.test("twilio: 20003 (wrong credentials) is a configuration failure", async 
       reason: "provider_config",
       sent: "no",
       detail: "twilio status 401 code 20003",
+      providerCode: 20003,
     });
   });
 });
@@ -201,13 +201,13 @@ Deno.test("twilio: error codes map to reasons", () => {
     [429, undefined, "rate_limited"],
     [401, 20003, "provider_config"],
     [404, 20404, "provider_config"],
-    [400, 21606, "provider_config"],
+    [400, 21606, "channel_config"],
     [403, undefined, "provider_config"],
     [503, undefined, "provider_unavailable"],
     [400, 21617, "internal"],
   ];
   for (const [status, code, reason] of table) {
-    const result = classifyTwilioError({ status, code, message: "quotes +447700900123" });
+    const result = classifyTwilioError({ status, code, message: "quotes +447700900123" }, "sms");
     assert.equal(result.reason, reason, `${status} ${code}`);
     // Only a 5xx without Twilio's own error code leaves the outcome open (a proxy may have sent it).
     assert.equal(result.sent, status >= 500 && code === undefined ? "unknown" : "no");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { Outcome } from "../../supabase/functions/_shared/delivery/types.ts";
 import { createMemoryDedupeStore } from "../../supabase/functions/_shared/store/memory.ts";
 
-const DELIVERED: Outcome = { ok: true, channel: "sms", provider: "p", id: "SM1", attempts: 1 };
+const DELIVERED: Outcome = { ok: true, channel: "sms", provider: "p", id: "SM1", attempts: [] };
 
 Deno.test("memory store: first claim, then duplicates see the settled outcome", async () => {
   const store = createMemoryDedupeStore({ maxEntries: 100 });
@@ -46,8 +46,8 @@ Deno.test("memory store: waiters of an evicted pending entry still get its outco
 
 Deno.test("memory store: only failures certainly not sent are released for a retry", async () => {
   const store = createMemoryDedupeStore({ maxEntries: 100 });
-  const refused: Outcome = { ok: false, reason: "rate_limited", sent: "no", attempts: 1 };
-  const unknown: Outcome = { ok: false, reason: "timeout", sent: "unknown", attempts: 1 };
+  const refused: Outcome = { ok: false, reason: "rate_limited", sent: "no", attempts: [] };
+  const unknown: Outcome = { ok: false, reason: "timeout", sent: "unknown", attempts: [] };
   await store.claim("a", 1000);
   await store.settle("a", refused);
   assert.equal((await store.claim("a", 1000)).kind, "first");

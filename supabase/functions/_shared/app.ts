@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import type { Config, ConfigError } from "./config.ts";
+import { CHANNELS } from "./delivery/types.ts";
 import { createSupabaseDoor, supabaseFailure } from "./doors/supabase.ts";
 import type { Logger } from "./log.ts";
 import type { Provider } from "./providers/types.ts";
@@ -54,11 +55,9 @@ export function createApp(deps: AppDeps): Hono {
       status: "ok",
       version: VERSION,
       provider: deps.provider.name,
-      channels: {
-        sms: deps.provider.channels.includes("sms"),
-        whatsapp: false,
-        voice: false,
-      },
+      channels: Object.fromEntries(
+        CHANNELS.map((c) => [c, deps.provider.channels.includes(c)]),
+      ),
       store: deps.storeName,
     }));
 
@@ -67,7 +66,8 @@ export function createApp(deps: AppDeps): Hono {
     createSupabaseDoor({
       verifier: createWebhookVerifier({ secrets: config.supabaseHookSecrets, now: deps.now }),
       deadlineMs: config.deadlineMs,
-      provider: deps.provider,
+      providers: [deps.provider],
+      policy: config.policy,
       store: deps.store,
       log: deps.log,
       now: deps.now,

@@ -5,10 +5,10 @@
  */
 import type { Hono } from "hono";
 import { createApp, createMisconfiguredApp } from "./app.ts";
-import { type Config, ConfigError, loadConfig, type LogLevel } from "./config.ts";
+import { type Config, ConfigError, configWarnings, loadConfig, type LogLevel } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createConsoleProvider } from "./providers/console.ts";
-import { createTwilioProvider } from "./providers/twilio.ts";
+import { createTwilioProvider } from "./providers/twilio/index.ts";
 import type { Provider } from "./providers/types.ts";
 import { createMemoryDedupeStore } from "./store/memory.ts";
 
@@ -68,6 +68,7 @@ export function appFromEnv(
     return { app: createMisconfiguredApp(err, log), error: err, log };
   }
   const log = createLogger({ level: config.logLevel, write: options.write, now });
+  for (const warning of configWarnings(env, config)) log.warn("configuration", { detail: warning });
   const provider = providerFor(config, log, options);
   const store = createMemoryDedupeStore({ maxEntries: config.memoryMaxEntries, now });
   const app = createApp({ config, provider, store, storeName: "memory", log, now });

@@ -7,6 +7,8 @@
  * @module
  */
 import { z } from "zod";
+import type { Channel } from "./delivery/types.ts";
+import { type ChannelPolicy, parseChannelList, parseChannelRules } from "./delivery/policy.ts";
 
 /** Log levels in increasing order of severity. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -21,13 +23,24 @@ export type TwilioSmsSender =
   | { readonly messagingServiceSid: string }
   | { readonly from: string };
 
-/** Settings of the Twilio provider. */
+/** WhatsApp through Twilio: a sender and an approved authentication template. */
+export interface TwilioWhatsAppConfig {
+  /** `whatsapp:+E164`. */
+  readonly from: string;
+  /** `HX…`: the Content API template carrying the code as its one variable. */
+  readonly contentSid: string;
+}
+
+/** Settings of the Twilio provider; a channel is available when its settings are present. */
 export interface TwilioConfig {
   readonly kind: "twilio";
   readonly accountSid: string;
   readonly authToken: string;
-  readonly sms: TwilioSmsSender;
   readonly apiBaseUrl: string;
+  readonly sms?: TwilioSmsSender;
+  readonly whatsapp?: TwilioWhatsAppConfig;
+  /** Caller ID of voice calls (E.164). */
+  readonly voice?: { readonly from: string };
 }
 
 /** Settings of the console provider, which prints deliveries instead of sending them. */
@@ -43,6 +56,8 @@ export interface Config {
   /** Standard Webhooks secrets for the Supabase door, `whsec_` form, newest first. */
   readonly supabaseHookSecrets: readonly string[];
   readonly provider: ProviderConfig;
+  /** Which channels to try in which order. */
+  readonly policy: ChannelPolicy;
   /** Upper bound of one provider call. */
   readonly attemptTimeoutMs: number;
   /** A delivery ends, and the Supabase door answers, within this many ms of the request. */
@@ -135,6 +150,22 @@ const apiUrl = z.string().trim().refine((v) => {
 }, "must be an https URL (http only for localhost) without query or fragment")
   .transform((v) => v.replace(/\/+$/, ""));
 
+const e164 = z.string().trim().regex(
+  /^\+[1-9]\d{6,14}$/,
+  "must be an E.164 number such as +15551234567",
+);
+
+/** Wraps a parser that throws `Error`s into a zod transform. */
+const parsedWith = <T>(parse: (text: string) => T) =>
+  z.string().transform((text, ctx) => {
+    try {
+      return parse(text);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
 const schema = z.object({
   SEND_SMS_HOOK_SECRETS: hookSecrets,
   OTP_PROVIDER: z.enum(["twilio", "console"], {
@@ -145,6 +176,26 @@ const schema = z.object({
   TWILIO_MESSAGING_SERVICE_SID: sid("MG").optional(),
   TWILIO_SMS_FROM: smsFrom.optional(),
   TWILIO_API_BASE_URL: apiUrl.optional(),
+  TWILIO_WHATSAPP_FROM: z.string().trim().transform((v) => v.replace(/^whatsapp:/i, ""))
+    .pipe(e164).optional(),
+  TWILIO_WHATSAPP_CONTENT_SID: sid("HX").optional(),
+  TWILIO_VOICE_FROM: e164.optional(),
+  OTP_CHANNELS: parsedWith(parseChannelList).default(["sms"]),
+  OTP_CHANNEL_RULES: parsedWith(parseChannelRules).default([]),
+  OTP_CHANNEL_METADATA_KEY: z.string().trim().regex(
+    /^[A-Za-z0-9_.-]{1,64}$/,
+    "must be 1 to 64 letters, digits, _ . or -",
+  ).default("otp_channel"),
+  OTP_USER_CHANNELS: z.string().transform((text, ctx) => {
+    // Empty is a valid answer here: users may choose no channel at all.
+    if (text.trim().toLowerCase() === "none") return [];
+    try {
+      return parseChannelList(text);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: `${(err as Error).message}, or none` });
+      return z.NEVER;
+    }
+  }).default(["sms", "whatsapp"]),
   OTP_ATTEMPT_TIMEOUT_MS: positiveMs(1500, 10_000),
   OTP_DEADLINE_MS: positiveMs(4000, 4500),
   // Auth's retries all come within 5 s; a shorter memory would defeat the dedupe.
@@ -193,19 +244,33 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       : e.TWILIO_SMS_FROM
       ? { from: e.TWILIO_SMS_FROM }
       : undefined;
-    if (!sms) {
+    // WhatsApp needs an approved template: a free-form body fails outside a 24-hour session.
+    // A sender without a template leaves the channel off (see `configWarnings`).
+    if (e.TWILIO_WHATSAPP_CONTENT_SID && !e.TWILIO_WHATSAPP_FROM) {
       problems.push({
-        variable: "TWILIO_MESSAGING_SERVICE_SID",
-        message: "or TWILIO_SMS_FROM is required with twilio",
+        variable: "TWILIO_WHATSAPP_FROM",
+        message: "is required with TWILIO_WHATSAPP_CONTENT_SID",
       });
     }
-    if (e.TWILIO_ACCOUNT_SID && e.TWILIO_AUTH_TOKEN && sms) {
+    const whatsapp = e.TWILIO_WHATSAPP_FROM && e.TWILIO_WHATSAPP_CONTENT_SID
+      ? { from: `whatsapp:${e.TWILIO_WHATSAPP_FROM}`, contentSid: e.TWILIO_WHATSAPP_CONTENT_SID }
+      : undefined;
+    const voice = e.TWILIO_VOICE_FROM ? { from: e.TWILIO_VOICE_FROM } : undefined;
+    if (!sms && !whatsapp && !voice) {
+      problems.push({
+        variable: "TWILIO_MESSAGING_SERVICE_SID",
+        message: "or TWILIO_SMS_FROM is required with twilio (or a WhatsApp or voice sender)",
+      });
+    }
+    if (e.TWILIO_ACCOUNT_SID && e.TWILIO_AUTH_TOKEN && (sms || whatsapp || voice)) {
       provider = {
         kind: "twilio",
         accountSid: e.TWILIO_ACCOUNT_SID,
         authToken: e.TWILIO_AUTH_TOKEN,
-        sms,
         apiBaseUrl: e.TWILIO_API_BASE_URL ?? TWILIO_DEFAULT_API_BASE_URL,
+        ...(sms ? { sms } : {}),
+        ...(whatsapp ? { whatsapp } : {}),
+        ...(voice ? { voice } : {}),
       };
     }
   } else {
@@ -219,6 +284,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   return {
     supabaseHookSecrets: e.SEND_SMS_HOOK_SECRETS,
     provider,
+    policy: {
+      defaultOrder: e.OTP_CHANNELS,
+      rules: e.OTP_CHANNEL_RULES,
+      metadataKey: e.OTP_CHANNEL_METADATA_KEY,
+      userChannels: e.OTP_USER_CHANNELS,
+    },
     attemptTimeoutMs: e.OTP_ATTEMPT_TIMEOUT_MS,
     deadlineMs: e.OTP_DEADLINE_MS,
     dedupeTtlMs: e.OTP_DEDUPE_TTL_MS,
@@ -227,4 +298,45 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     logLevel: e.OTP_LOG_LEVEL,
     deployed,
   };
+}
+
+/** The channels a provider has settings for; the console provider "sends" on every channel. */
+export function configuredChannels(provider: ProviderConfig): Channel[] {
+  if (provider.kind === "console") return ["sms", "whatsapp", "voice"];
+  const channels: Channel[] = [];
+  if (provider.sms) channels.push("sms");
+  if (provider.whatsapp) channels.push("whatsapp");
+  if (provider.voice) channels.push("voice");
+  return channels;
+}
+
+/**
+ * Settings that are valid but probably not what the owner meant, as sentences naming the
+ * variables: logged once at start.
+ */
+export function configWarnings(
+  env: Readonly<Record<string, string | undefined>>,
+  config: Config,
+): string[] {
+  const warnings: string[] = [];
+  if (env.TWILIO_WHATSAPP_FROM?.trim() && !env.TWILIO_WHATSAPP_CONTENT_SID?.trim()) {
+    warnings.push(
+      "TWILIO_WHATSAPP_FROM is set without TWILIO_WHATSAPP_CONTENT_SID: WhatsApp stays off " +
+        "(business-initiated messages need an approved template)",
+    );
+  }
+  const configured = new Set(configuredChannels(config.provider));
+  const named = new Set([
+    ...config.policy.defaultOrder,
+    ...config.policy.rules.flatMap((r) => r.channels),
+  ]);
+  for (const channel of named) {
+    if (!configured.has(channel)) {
+      warnings.push(
+        `OTP_CHANNELS or OTP_CHANNEL_RULES name ${channel}, which has no provider settings: ` +
+          "it is skipped",
+      );
+    }
+  }
+  return warnings;
 }

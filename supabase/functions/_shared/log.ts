@@ -8,8 +8,18 @@
  */
 import { LOG_LEVELS, type LogLevel } from "./config.ts";
 
-/** Values a log line may carry. */
-export type LogFields = Record<string, string | number | boolean | undefined>;
+/** A value a log line may carry: JSON, so that attempt records fit as they are. */
+export type LogValue =
+  | string
+  | number
+  | boolean
+  | null
+  | undefined
+  | readonly LogValue[]
+  | { readonly [key: string]: LogValue };
+
+/** Fields of a log line. */
+export type LogFields = Readonly<Record<string, LogValue>>;
 
 /** A leveled, structured logger. */
 export interface Logger {

@@ -5,11 +5,26 @@
  */
 import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 
+/** What libphonenumber can tell about the kind of line, from its metadata. */
+export type LineType =
+  | "MOBILE"
+  | "FIXED_LINE"
+  | "FIXED_LINE_OR_MOBILE"
+  | "OTHER"
+  | undefined;
+
 /** A number that can be dialled: E.164 text and the country libphonenumber assigns to it. */
 export interface PhoneNumber {
   readonly e164: string;
-  /** ISO 3166-1 alpha-2, when the number belongs to one country. */
+  /**
+   * ISO 3166-1 alpha-2 when the number belongs to one country: the country of a valid number,
+   * or the only country its calling code and prefix allow (e.g. +55 → BR even for a range the
+   * metadata doesn't know yet). Ambiguous numbers (a NANP number outside known ranges could be
+   * any of 25 countries) have none.
+   */
   readonly country: string | undefined;
+  /** The line type where the metadata knows it; `undefined` for unknown ranges. */
+  readonly type?: LineType;
 }
 
 /**
@@ -30,5 +45,13 @@ export function parsePhone(raw: string): PhoneNumber | undefined {
   if (!/^\+?[1-9]\d{3,14}$/.test(compact)) return undefined;
   const parsed = parsePhoneNumberFromString(compact.startsWith("+") ? compact : `+${compact}`);
   if (!parsed || !parsed.isPossible()) return undefined;
-  return { e164: parsed.number, country: parsed.country };
+  const possible = parsed.country ? [] : parsed.getPossibleCountries();
+  const country = parsed.country ?? (possible.length === 1 ? possible[0] : undefined);
+  const known = parsed.getType();
+  const type: LineType = known === undefined
+    ? undefined
+    : known === "MOBILE" || known === "FIXED_LINE" || known === "FIXED_LINE_OR_MOBILE"
+    ? known
+    : "OTHER";
+  return { e164: parsed.number, country, type };
 }

@@ -40,6 +40,9 @@ const table: Record<FailureReason | "invalid_payload", UserFacingError> = {
     message: "Too many codes were requested. Please wait a minute and try again.",
   },
   provider_config: { httpCode: 500, message: TRY_LATER },
+  channel_config: { httpCode: 500, message: TRY_LATER },
+  channel_refused: { httpCode: 500, message: "We couldn't send your code. Please try again." },
+  no_channel: { httpCode: 500, message: TRY_LATER },
   provider_unavailable: {
     httpCode: 500,
     message: "We couldn't send your code. Please try again.",

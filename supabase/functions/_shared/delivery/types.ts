@@ -6,8 +6,11 @@
  */
 import type { PhoneNumber } from "../phone.ts";
 
-/** A way to reach a phone. Only SMS exists so far; WhatsApp and voice come with the router. */
-export type Channel = "sms";
+/** Every way otp-relay can reach a phone, in the order they are usually preferred. */
+export const CHANNELS = ["sms", "whatsapp", "voice"] as const;
+
+/** A way to reach a phone. */
+export type Channel = typeof CHANNELS[number];
 
 /** One code to deliver to one number, whichever platform asked. */
 export interface DeliveryRequest {
@@ -18,6 +21,14 @@ export interface DeliveryRequest {
   readonly to: PhoneNumber;
   /** The one-time code, 4 to 10 digits. Never logged. */
   readonly code: string;
+  /** A channel the caller asked for (Okta and Auth0 say sms or voice; Supabase never does). */
+  readonly channel?: Channel;
+  /** Metadata only the app can write (Supabase `app_metadata`). */
+  readonly appMetadata?: Readonly<Record<string, unknown>>;
+  /** Metadata the user can write (Supabase `user_metadata`). */
+  readonly userMetadata?: Readonly<Record<string, unknown>>;
+  /** The language the caller or the user asked for, as sent (`pt-BR`, `EN-US`, `en_US`). */
+  readonly locale?: string;
   /** Epoch ms by which the caller must have its answer. */
   readonly deadline: number;
 }
@@ -37,8 +48,14 @@ export type FailureReason =
   | "geo_blocked"
   /** The provider throttles us (HTTP 429, Twilio 20429). */
   | "rate_limited"
-  /** Credentials or sender are wrong (Twilio 20003, 21606…): needs the owner, not the user. */
+  /** The provider's credentials are wrong (Twilio 20003): every channel on them fails. */
   | "provider_config"
+  /** One channel's sender or template is wrong (Twilio 21606, 63007…): others may work. */
+  | "channel_config"
+  /** The channel refused this message for a reason of its own (a WhatsApp policy, …). */
+  | "channel_refused"
+  /** No configured channel can reach this number (e.g. a landline, voice not set up). */
+  | "no_channel"
   /** The provider failed or could not be reached. */
   | "provider_unavailable"
   /** No answer within the attempt's time. */
@@ -49,6 +66,19 @@ export type FailureReason =
 /** Whether the message may have left: decides if a retry of the same request may send again. */
 export type SentState = "no" | "unknown";
 
+/** One try on one channel. No code, no number: safe to log as it is. */
+export type Attempt = {
+  readonly channel: Channel;
+  readonly provider: string;
+  readonly ok: boolean;
+  readonly reason?: FailureReason;
+  /** The provider's error code (Twilio's), when it gave one. */
+  readonly providerCode?: number;
+  /** The provider's id of the message or call (Twilio SID). */
+  readonly id?: string;
+  readonly ms: number;
+};
+
 /** How a delivery ended. */
 export type Outcome =
   | {
@@ -57,15 +87,15 @@ export type Outcome =
     readonly provider: string;
     /** The provider's id for the message (Twilio SID). */
     readonly id: string;
-    readonly attempts: number;
+    readonly attempts: readonly Attempt[];
   }
   | {
     readonly ok: false;
     readonly reason: FailureReason;
-    /** `no` when the provider certainly did not accept the message. */
+    /** `no` when no attempt may have left: decides if a retry of the request may send. */
     readonly sent: SentState;
-    readonly attempts: number;
-    /** Loggable detail: provider code and status, never the code or the number. */
+    readonly attempts: readonly Attempt[];
+    /** Loggable detail of the last failure: provider code and status, never the code or number. */
     readonly detail?: string;
   };
 

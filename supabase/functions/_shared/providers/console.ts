@@ -7,7 +7,7 @@
  * @module
  */
 import { maskPhone } from "../log.ts";
-import type { Provider } from "./types.ts";
+import type { OutboundMessage, Provider } from "./types.ts";
 
 /** Options of {@linkcode createConsoleProvider}. */
 export interface ConsoleProviderOptions {
@@ -15,8 +15,21 @@ export interface ConsoleProviderOptions {
   print?: (line: string) => void;
 }
 
+function describe(message: OutboundMessage): string {
+  switch (message.channel) {
+    case "sms":
+      return message.body;
+    case "whatsapp":
+      return `(authentication template) ${message.code}`;
+    case "voice": {
+      const { intro, again, digits, voice } = message.script;
+      return `(${voice}) ${intro} ${digits.join(" ")}. ${again} ${digits.join(" ")}.`;
+    }
+  }
+}
+
 /**
- * Creates the console provider.
+ * Creates the console provider; it takes every channel.
  *
  * @example
  * ```ts
@@ -29,10 +42,12 @@ export function createConsoleProvider(options: ConsoleProviderOptions = {}): Pro
   let sequence = 0;
   return {
     name: "console",
-    channels: ["sms"],
+    channels: ["sms", "whatsapp", "voice"],
     send(message) {
       sequence += 1;
-      print(`[otp-relay] ${message.channel} to ${maskPhone(message.to.e164)}: ${message.body}`);
+      print(
+        `[otp-relay] ${message.channel} to ${maskPhone(message.to.e164)}: ${describe(message)}`,
+      );
       return Promise.resolve({ ok: true, id: `console-${sequence}` });
     },
   };

@@ -3,16 +3,20 @@
  *
  * @module
  */
+import type { VoiceScript } from "../delivery/messages.ts";
 import type { Channel, FailureReason, SentState } from "../delivery/types.ts";
 import type { PhoneNumber } from "../phone.ts";
 
-/** One rendered message for one channel. */
-export interface OutboundMessage {
-  readonly channel: Channel;
-  readonly to: PhoneNumber;
-  /** The text, code included. Never logged by providers other than the console one. */
-  readonly body: string;
-}
+/** One rendered message for one channel. Never logged, except by the console provider. */
+export type OutboundMessage =
+  | { readonly channel: "sms"; readonly to: PhoneNumber; readonly body: string }
+  | {
+    readonly channel: "whatsapp";
+    readonly to: PhoneNumber;
+    /** The code, the one variable of an approved authentication template. */
+    readonly code: string;
+  }
+  | { readonly channel: "voice"; readonly to: PhoneNumber; readonly script: VoiceScript };
 
 /** What a provider says about one message. */
 export type SendResult =
@@ -23,11 +27,16 @@ export type SendResult =
     readonly sent: SentState;
     /** Loggable: provider status and error code, no code, number or secret. */
     readonly detail: string;
+    /** The provider's own error code, when it gave one (Twilio's 21211, …). */
+    readonly providerCode?: number;
   };
 
 /** A telephony provider. */
 export interface Provider {
-  /** Short name for logs and answers (`twilio`, `console`). */
+  /**
+   * Short name for logs and answers (`twilio`, `console`). Channels of one provider share its
+   * credentials: when those are wrong, none of its channels is tried again.
+   */
   readonly name: string;
   /** Channels this provider is configured for. */
   readonly channels: readonly Channel[];

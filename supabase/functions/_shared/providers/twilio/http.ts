@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { TWILIO_DEFAULT_API_BASE_URL } from "../config.ts";
+import { TWILIO_DEFAULT_API_BASE_URL } from "../../config.ts";
 
 /** The request the SDK hands its HTTP client (a subset of twilio-node's `RequestOptions`). */
 export interface TwilioHttpRequest {

@@ -1,0 +1,174 @@
+/**
+ * Channel policy: which channels to try for a delivery, in which order.
+ *
+ * The first source that names a channel puts it first: the caller's explicit channel, then the
+ * app's preference in `app_metadata`, then the user's own in `user_metadata` (only for the
+ * channels the owner lets users pick: a user must not make the owner pay for calls). The rest of
+ * the order comes from the per-country rule that matches the number, else the default order.
+ * Only channels that are configured take part, and landlines skip SMS and WhatsApp.
+ *
+ * @module
+ */
+import type { PhoneNumber } from "../phone.ts";
+import { type Channel, CHANNELS } from "./types.ts";
+
+/** Countries (ISO 3166-1 alpha-2, or `*` for any) and the channel order for them. */
+export interface ChannelRule {
+  readonly countries: readonly string[] | "*";
+  readonly channels: readonly Channel[];
+}
+
+/** The owner's policy, from the configuration. */
+export interface ChannelPolicy {
+  /** `OTP_CHANNELS`: the order when no rule matches. */
+  readonly defaultOrder: readonly Channel[];
+  /** `OTP_CHANNEL_RULES`. */
+  readonly rules: readonly ChannelRule[];
+  /** `OTP_CHANNEL_METADATA_KEY`: where the app and the user keep a preference. */
+  readonly metadataKey: string;
+  /** `OTP_USER_CHANNELS`: the channels a user may choose in `user_metadata`. */
+  readonly userChannels: readonly Channel[];
+}
+
+/** What the policy looks at. */
+export interface PolicyInput {
+  readonly to: PhoneNumber;
+  readonly channel?: Channel;
+  readonly appMetadata?: Readonly<Record<string, unknown>>;
+  readonly userMetadata?: Readonly<Record<string, unknown>>;
+}
+
+/** Where the first channel of a plan came from. */
+export type PlanSource =
+  | "caller"
+  | "app_metadata"
+  | "user_metadata"
+  | "country_rule"
+  | "default";
+
+/** The channels to try, in order, and why that order. */
+export interface ChannelPlan {
+  readonly channels: readonly Channel[];
+  readonly source: PlanSource;
+  /** True when channels were dropped because the number is a landline. */
+  readonly landline: boolean;
+}
+
+function isChannel(value: unknown): value is Channel {
+  return typeof value === "string" && (CHANNELS as readonly string[]).includes(value);
+}
+
+/** A metadata preference such as `"WhatsApp"` → `"whatsapp"`; anything else → `undefined`. */
+function preference(metadata: Readonly<Record<string, unknown>> | undefined, key: string) {
+  const value = metadata?.[key];
+  if (typeof value !== "string") return undefined;
+  const channel = value.trim().toLowerCase();
+  return isChannel(channel) ? channel : undefined;
+}
+
+/** The rule for a country: a rule naming it, else a `*` rule, else none. */
+export function ruleFor(
+  rules: readonly ChannelRule[],
+  country: string | undefined,
+): ChannelRule | undefined {
+  const named = country
+    ? rules.find((r) => r.countries !== "*" && r.countries.includes(country))
+    : undefined;
+  return named ?? rules.find((r) => r.countries === "*");
+}
+
+/**
+ * Plans the channels of a delivery. Pure: same input, same plan.
+ *
+ * @example
+ * ```ts
+ * const plan = planChannels({ to }, policy, new Set(["sms", "whatsapp"]));
+ * for (const channel of plan.channels) { … }
+ * ```
+ */
+export function planChannels(
+  input: PolicyInput,
+  policy: ChannelPolicy,
+  configured: ReadonlySet<Channel>,
+): ChannelPlan {
+  const fromApp = preference(input.appMetadata, policy.metadataKey);
+  const fromUserRaw = preference(input.userMetadata, policy.metadataKey);
+  const fromUser = fromUserRaw && policy.userChannels.includes(fromUserRaw)
+    ? fromUserRaw
+    : undefined;
+  const rule = ruleFor(policy.rules, input.to.country);
+  const base = rule?.channels ?? policy.defaultOrder;
+
+  const first = input.channel ?? fromApp ?? fromUser;
+  const source: PlanSource = input.channel
+    ? "caller"
+    : fromApp
+    ? "app_metadata"
+    : fromUser
+    ? "user_metadata"
+    : rule
+    ? "country_rule"
+    : "default";
+
+  // Landlines can't take SMS or WhatsApp. FIXED_LINE_OR_MOBILE (every NANP number) and unknown
+  // types may be mobiles, so they keep every channel.
+  const landline = input.to.type === "FIXED_LINE";
+  const ordered = [...new Set(first ? [first, ...base] : base)];
+  const channels = ordered.filter((c) =>
+    configured.has(c) && !(landline && (c === "sms" || c === "whatsapp"))
+  );
+  return {
+    channels,
+    source,
+    landline: landline && ordered.some((c) => c === "sms" || c === "whatsapp"),
+  };
+}
+
+/**
+ * Parses a channel list such as `sms,voice`. Throws an `Error` whose message says what is wrong.
+ */
+export function parseChannelList(text: string): Channel[] {
+  const items = text.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
+  if (items.length === 0) throw new Error("must name at least one channel");
+  for (const item of items) {
+    if (!isChannel(item)) throw new Error(`names an unknown channel (use ${CHANNELS.join(", ")})`);
+  }
+  return [...new Set(items as Channel[])];
+}
+
+/**
+ * Parses `OTP_CHANNEL_RULES`: rules separated by `;`, each `COUNTRIES=channels`, countries being
+ * ISO 3166-1 alpha-2 codes separated by `,` or `*`. Example: `BR,IN,MX=whatsapp,sms;*=sms,voice`.
+ * Throws an `Error` whose message says what is wrong.
+ */
+export function parseChannelRules(text: string): ChannelRule[] {
+  const rules: ChannelRule[] = [];
+  const seen = new Set<string>();
+  for (const [i, part] of text.split(";").map((s) => s.trim()).filter((s) => s).entries()) {
+    const eq = part.indexOf("=");
+    if (eq < 0) throw new Error(`rule ${i + 1} must look like BR,MX=whatsapp,sms`);
+    const left = part.slice(0, eq).trim().toUpperCase();
+    const channels = (() => {
+      try {
+        return parseChannelList(part.slice(eq + 1));
+      } catch (err) {
+        throw new Error(`rule ${i + 1} ${(err as Error).message}`);
+      }
+    })();
+    let countries: string[] | "*";
+    if (left === "*") {
+      countries = "*";
+    } else {
+      countries = left.split(",").map((c) => c.trim()).filter((c) => c !== "");
+      if (countries.length === 0 || countries.some((c) => !/^[A-Z]{2}$/.test(c))) {
+        throw new Error(`rule ${i + 1} must name countries as ISO codes such as BR or *`);
+      }
+    }
+    for (const c of countries === "*" ? ["*"] : countries) {
+      if (seen.has(c)) throw new Error(`${c} appears in more than one rule`);
+      seen.add(c);
+    }
+    rules.push({ countries, channels });
+  }
+  return rules;
+}

@@ -1,0 +1,186 @@
+/**
+ * The router: tries the planned channels in order until one is accepted, inside the caller's
+ * deadline.
+ *
+ * Each attempt gets `min(OTP_ATTEMPT_TIMEOUT_MS, what remains)`, so a hung first channel still
+ * leaves time for a second; an attempt with too little time left is not started. A bad number
+ * stops the delivery (no channel can fix it); wrong credentials stop every channel of that
+ * provider; anything else moves on to the next channel.
+ *
+ * @module
+ */
+import { within } from "../async.ts";
+import type { Logger } from "../log.ts";
+import type { OutboundMessage, Provider, SendResult } from "../providers/types.ts";
+import { resolveLocale } from "./locale.ts";
+import { renderSms, voiceScript } from "./messages.ts";
+import { type ChannelPlan, type ChannelPolicy, planChannels } from "./policy.ts";
+import type {
+  Attempt,
+  Channel,
+  DeliveryRequest,
+  FailureReason,
+  Outcome,
+  SentState,
+} from "./types.ts";
+
+/** An attempt with less time than this left is not started: it could not finish. */
+export const MIN_ATTEMPT_MS = 250;
+/** Extra time a provider gets to report its own abort before the backstop answers for it. */
+export const BACKSTOP_GRACE_MS = 25;
+
+/** What {@linkcode route} works with. */
+export interface RouterDeps {
+  readonly providers: readonly Provider[];
+  readonly policy: ChannelPolicy;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** Upper bound of one provider call. */
+  readonly attemptTimeoutMs: number;
+  readonly appName: string | undefined;
+}
+
+/** The outcome and the plan it followed. */
+export interface Routed {
+  readonly outcome: Outcome;
+  readonly plan: ChannelPlan;
+}
+
+function render(request: DeliveryRequest, channel: Channel, appName?: string): OutboundMessage {
+  switch (channel) {
+    case "sms":
+      return { channel, to: request.to, body: renderSms(request.code, appName) };
+    case "whatsapp":
+      return { channel, to: request.to, code: request.code };
+    case "voice": {
+      const locale = resolveLocale([request.locale], request.to.country);
+      return { channel, to: request.to, script: voiceScript(request.code, locale) };
+    }
+  }
+}
+
+async function attempt(
+  provider: Provider,
+  message: OutboundMessage,
+  budget: number,
+  log: Logger,
+): Promise<SendResult> {
+  try {
+    const sending = provider.send(message, { signal: AbortSignal.timeout(budget) });
+    // Backstop for a provider that ignores its signal: the caller's deadline still holds.
+    const result = await within(sending, budget + BACKSTOP_GRACE_MS);
+    if (result) return result;
+    log.error("provider_ignored_abort", { provider: provider.name, channel: message.channel });
+    return {
+      ok: false,
+      reason: "timeout",
+      sent: "unknown",
+      detail: "provider did not settle by its timeout",
+    };
+  } catch (err) {
+    // Providers are not supposed to throw; if one does, the message may or may not have left.
+    log.error("provider_threw", {
+      provider: provider.name,
+      error: err instanceof Error ? err.name : typeof err,
+    });
+    return { ok: false, reason: "internal", sent: "unknown", detail: "provider threw" };
+  }
+}
+
+const USER_SIDE: ReadonlySet<FailureReason> = new Set([
+  "unreachable_number",
+  "opted_out",
+  "geo_blocked",
+]);
+
+type Failed = Extract<SendResult, { ok: false }>;
+
+/**
+ * The failure a caller is told about: a bad number if any channel said so; rate limited only
+ * when every channel was; a reason of the number's own (landline, opted out, country) when
+ * every channel gave one; otherwise the last failure of ours or the provider's.
+ */
+export function finalFailure(failures: readonly Failed[]): Failed {
+  const invalid = failures.find((f) => f.reason === "invalid_number");
+  if (invalid) return invalid;
+  const last = failures.at(-1)!;
+  if (failures.every((f) => f.reason === "rate_limited")) return last;
+  if (failures.every((f) => USER_SIDE.has(f.reason))) return last;
+  return failures.findLast((f) => !USER_SIDE.has(f.reason) && f.reason !== "rate_limited") ??
+    last;
+}
+
+/**
+ * Plans the channels of a request and tries them in order.
+ *
+ * @example
+ * ```ts
+ * const { outcome, plan } = await route(request, deps);
+ * ```
+ */
+export async function route(request: DeliveryRequest, deps: RouterDeps): Promise<Routed> {
+  const configured = new Set(deps.providers.flatMap((p) => p.channels));
+  const plan = planChannels(request, deps.policy, configured);
+  const attempts: Attempt[] = [];
+  const failures: Failed[] = [];
+  const brokenProviders = new Set<string>();
+
+  for (const channel of plan.channels) {
+    const provider = deps.providers.find((p) =>
+      p.channels.includes(channel) && !brokenProviders.has(p.name)
+    );
+    if (!provider) continue;
+    // The provider's own timeout leaves room for the backstop, which fires by the deadline.
+    const remaining = request.deadline - deps.now() - BACKSTOP_GRACE_MS;
+    if (remaining < Math.min(MIN_ATTEMPT_MS, deps.attemptTimeoutMs)) break;
+    const budget = Math.min(deps.attemptTimeoutMs, remaining);
+
+    const started = deps.now();
+    const result = await attempt(
+      provider,
+      render(request, channel, deps.appName),
+      budget,
+      deps.log,
+    );
+    const ms = deps.now() - started;
+    if (result.ok) {
+      attempts.push({ channel, provider: provider.name, ok: true, id: result.id, ms });
+      return {
+        plan,
+        outcome: { ok: true, channel, provider: provider.name, id: result.id, attempts },
+      };
+    }
+    attempts.push({
+      channel,
+      provider: provider.name,
+      ok: false,
+      reason: result.reason,
+      ...(result.providerCode === undefined ? {} : { providerCode: result.providerCode }),
+      ms,
+    });
+    failures.push(result);
+    if (result.reason === "invalid_number") break; // no channel can fix the number
+    if (result.reason === "provider_config") {
+      // Wrong credentials fail every channel that uses them: say so loudly, try other providers.
+      deps.log.error("provider_credentials_rejected", {
+        provider: provider.name,
+        detail: result.detail,
+      });
+      brokenProviders.add(provider.name);
+    }
+  }
+
+  if (failures.length === 0) {
+    // Nothing was tried: no channel fits the number, or no time was left.
+    const reason: FailureReason = plan.channels.length === 0
+      ? (plan.landline ? "unreachable_number" : "no_channel")
+      : "timeout";
+    return { plan, outcome: { ok: false, reason, sent: "no", attempts, detail: "no attempt" } };
+  }
+  const final = finalFailure(failures);
+  const sent: SentState = failures.every((f) => f.sent === "no") ? "no" : "unknown";
+  return {
+    plan,
+    outcome: { ok: false, reason: final.reason, sent, attempts, detail: final.detail },
+  };
+}

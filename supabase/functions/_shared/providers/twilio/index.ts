@@ -1,0 +1,110 @@
+/**
+ * The Twilio provider, on the official `twilio` SDK with a `fetch` HTTP client: SMS and
+ * WhatsApp through the Messages API, voice through the Calls API, each in its own module.
+ *
+ * The SDK is imported on the first send, not at start: it is large (CONTRACTS.md §4) and a
+ * function that is only asked for its health should not pay for it.
+ *
+ * @module
+ */
+import { raceAbort } from "../../async.ts";
+import { configuredChannels, type TwilioConfig } from "../../config.ts";
+import type { Provider, SendResult } from "../types.ts";
+import { classifyTwilioError, isTwilioError } from "./errors.ts";
+import { createTwilioHttpClient } from "./http.ts";
+import { sendSms } from "./sms.ts";
+import { sendVoice } from "./voice.ts";
+import { sendWhatsApp } from "./whatsapp.ts";
+
+/** The SDK's default export: `twilio(accountSid, authToken, options)`. */
+export type TwilioFactory = typeof import("twilio");
+/** A Twilio REST client. */
+export type TwilioClient = ReturnType<TwilioFactory>;
+
+/** Options of {@linkcode createTwilioProvider}. */
+export interface TwilioProviderDeps {
+  fetch?: typeof fetch;
+  /** Loads the SDK; tests may count calls. Defaults to a dynamic import of `twilio`. */
+  loadSdk?: () => Promise<TwilioFactory>;
+}
+
+const defaultLoadSdk = async (): Promise<TwilioFactory> => (await import("twilio")).default;
+
+type HttpClientOption = NonNullable<Parameters<TwilioFactory>[2]>["httpClient"];
+
+/**
+ * Creates the Twilio provider for the channels whose settings are present.
+ *
+ * @example
+ * ```ts
+ * const provider = createTwilioProvider(config.provider);
+ * const result = await provider.send(message, { signal: AbortSignal.timeout(1500) });
+ * ```
+ */
+export function createTwilioProvider(
+  config: TwilioConfig,
+  deps: TwilioProviderDeps = {},
+): Provider {
+  const loadSdk = deps.loadSdk ?? defaultLoadSdk;
+  let sdk: Promise<TwilioFactory> | undefined;
+
+  return {
+    name: "twilio",
+    channels: configuredChannels(config),
+    async send(message, { signal }): Promise<SendResult> {
+      let requested = false;
+      try {
+        sdk ??= loadSdk().catch((err) => {
+          sdk = undefined; // let the next send try again
+          throw err;
+        });
+        // A cold import of the SDK ignores signals: don't let it outlast the attempt.
+        const twilio = await raceAbort(sdk, signal);
+        // One client per send: the HTTP client carries this send's AbortSignal.
+        const httpClient = createTwilioHttpClient({
+          apiBaseUrl: config.apiBaseUrl,
+          signal,
+          fetch: deps.fetch,
+          onRequest: () => requested = true,
+        });
+        const client = twilio(config.accountSid, config.authToken, {
+          // The SDK types this option as its RequestClient class; ours is the duck type it calls.
+          httpClient: httpClient as unknown as HttpClientOption,
+        });
+        const to = message.to.e164;
+        let sid: string | undefined;
+        if (message.channel === "sms" && config.sms) {
+          sid = await sendSms(client, config.sms, { to, body: message.body });
+        } else if (message.channel === "whatsapp" && config.whatsapp) {
+          sid = await sendWhatsApp(client, config.whatsapp, { to, code: message.code });
+        } else if (message.channel === "voice" && config.voice) {
+          sid = await sendVoice(client, config.voice, { to, script: message.script });
+        } else {
+          return {
+            ok: false,
+            reason: "channel_config",
+            sent: "no",
+            detail: `twilio has no settings for ${message.channel}`,
+          };
+        }
+        if (typeof sid !== "string" || sid === "") {
+          return {
+            ok: false,
+            reason: "internal",
+            sent: "unknown",
+            detail: "twilio answered without a SID",
+          };
+        }
+        return { ok: true, id: sid };
+      } catch (err) {
+        const failure = classifyTwilioError(
+          signal.aborted && !isTwilioError(err) ? signal.reason : err,
+          message.channel,
+        );
+        // Nothing reached Twilio (SDK load failed or timed out, TwiML too long): the message
+        // certainly did not leave, so a retry may send it.
+        return requested ? failure : { ...failure, sent: "no" };
+      }
+    },
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * SMS through Twilio's Messages API.
+ *
+ * @module
+ */
+import type { TwilioSmsSender } from "../../config.ts";
+import type { TwilioClient } from "./index.ts";
+
+/** Sends one SMS; resolves with the Message resource's SID (possibly empty if Twilio omits it). */
+export async function sendSms(
+  client: TwilioClient,
+  sender: TwilioSmsSender,
+  message: { to: string; body: string },
+): Promise<string> {
+  const created = await client.messages.create({
+    to: message.to,
+    body: message.body,
+    ...("messagingServiceSid" in sender
+      ? { messagingServiceSid: sender.messagingServiceSid }
+      : { from: sender.from }),
+  });
+  return created.sid;
+}
