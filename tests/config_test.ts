@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig } from "../supabase/functions/_shared/config.ts";
+import {
+  ConfigError,
+  configuredChannels,
+  configWarnings,
+  loadConfig,
+} from "../supabase/functions/_shared/config.ts";
 import { TEST_SECRET } from "./_helpers.ts";
 
 const TWILIO = {
@@ -135,4 +140,90 @@ Deno.test("config: TWILIO_API_BASE_URL may be plain http only on loopback", () =
     const config = loadConfig({ ...TWILIO, TWILIO_API_BASE_URL: url });
     assert.equal(config.provider.kind === "twilio" && config.provider.apiBaseUrl, url);
   }
+});
+
+Deno.test("config: WhatsApp needs a sender and a template; the whatsapp: prefix is optional", () => {
+  for (const from of ["+15005550006", "whatsapp:+15005550006"]) {
+    const config = loadConfig({
+      ...TWILIO,
+      TWILIO_WHATSAPP_FROM: from,
+      TWILIO_WHATSAPP_CONTENT_SID: "HX" + "a".repeat(32),
+    });
+    assert.deepEqual(config.provider.kind === "twilio" && config.provider.whatsapp, {
+      from: "whatsapp:+15005550006",
+      contentSid: "HX" + "a".repeat(32),
+    });
+    assert.deepEqual(configuredChannels(config.provider), ["sms", "whatsapp"]);
+  }
+  const err = problemsOf({ ...TWILIO, TWILIO_WHATSAPP_CONTENT_SID: "HX" + "a".repeat(32) });
+  assert.deepEqual(err.problems.map((p) => p.variable), ["TWILIO_WHATSAPP_FROM"]);
+  const bad = problemsOf({ ...TWILIO, TWILIO_WHATSAPP_CONTENT_SID: "MG" + "a".repeat(32) });
+  assert.deepEqual(bad.problems.map((p) => p.variable), ["TWILIO_WHATSAPP_CONTENT_SID"]);
+});
+
+Deno.test("config: a WhatsApp sender without a template leaves WhatsApp off, with a warning", () => {
+  const env = { ...TWILIO, TWILIO_WHATSAPP_FROM: "+15005550006" };
+  const config = loadConfig(env);
+  assert.deepEqual(configuredChannels(config.provider), ["sms"]);
+  assert.ok(configWarnings(env, config).some((w) => w.includes("TWILIO_WHATSAPP_CONTENT_SID")));
+});
+
+Deno.test("config: voice is available only with TWILIO_VOICE_FROM", () => {
+  assert.deepEqual(configuredChannels(loadConfig(TWILIO).provider), ["sms"]);
+  const config = loadConfig({ ...TWILIO, TWILIO_VOICE_FROM: "+15005550007" });
+  assert.deepEqual(configuredChannels(config.provider), ["sms", "voice"]);
+  assert.deepEqual(
+    problemsOf({ ...TWILIO, TWILIO_VOICE_FROM: "5550007" }).problems[0]!.variable,
+    "TWILIO_VOICE_FROM",
+  );
+});
+
+Deno.test("config: a voice-only or WhatsApp-only Twilio deployment needs no SMS sender", () => {
+  const { TWILIO_MESSAGING_SERVICE_SID: _, ...noSms } = TWILIO;
+  const config = loadConfig({ ...noSms, TWILIO_VOICE_FROM: "+15005550007", OTP_CHANNELS: "voice" });
+  assert.deepEqual(configuredChannels(config.provider), ["voice"]);
+});
+
+Deno.test("config: channel policy settings and their defaults", () => {
+  const defaults = loadConfig(TWILIO).policy;
+  assert.deepEqual(defaults, {
+    defaultOrder: ["sms"],
+    rules: [],
+    metadataKey: "otp_channel",
+    userChannels: ["sms", "whatsapp"],
+  });
+  const custom = loadConfig({
+    ...TWILIO,
+    OTP_CHANNELS: "voice, sms",
+    OTP_CHANNEL_RULES: "BR,MX=whatsapp,sms;*=sms",
+    OTP_CHANNEL_METADATA_KEY: "channel",
+    OTP_USER_CHANNELS: "none",
+  }).policy;
+  assert.deepEqual(custom.defaultOrder, ["voice", "sms"]);
+  assert.equal(custom.rules.length, 2);
+  assert.equal(custom.metadataKey, "channel");
+  assert.deepEqual(custom.userChannels, []);
+});
+
+Deno.test("config: bad channel settings name their variable", () => {
+  const cases: [string, string][] = [
+    ["OTP_CHANNELS", "sms,fax"],
+    ["OTP_CHANNEL_RULES", "Brazil=whatsapp"],
+    ["OTP_CHANNEL_RULES", "BR=sms;BR=voice"],
+    ["OTP_USER_CHANNELS", "carrier-pigeon"],
+    ["OTP_CHANNEL_METADATA_KEY", "has spaces"],
+  ];
+  for (const [variable, value] of cases) {
+    assert.deepEqual(problemsOf({ ...TWILIO, [variable]: value }).problems.map((p) => p.variable), [
+      variable,
+    ], `${variable}=${value}`);
+  }
+});
+
+Deno.test("config: channels named in the policy without settings are reported at start", () => {
+  const env = { ...TWILIO, OTP_CHANNELS: "sms,voice", OTP_CHANNEL_RULES: "BR=whatsapp" };
+  const warnings = configWarnings(env, loadConfig(env));
+  assert.equal(warnings.length, 2);
+  assert.ok(warnings.some((w) => w.includes("voice")));
+  assert.ok(warnings.some((w) => w.includes("whatsapp")));
 });

@@ -13,6 +13,9 @@ Deno.test("parsePhone: adds the + and finds the country", () => {
     ["5511987654321", "+5511987654321", "BR"],
     ["919876543210", "+919876543210", "IN"],
     ["+33 6 12 34 56 78", "+33612345678", "FR"],
+    // Mexican mobiles stored before the 2019 numbering change keep working.
+    ["5215512345678", "+525512345678", "MX"],
+    ["+5215512345678", "+525512345678", "MX"],
   ];
   for (const [raw, e164, country] of table) {
     const parsed = parsePhone(raw);

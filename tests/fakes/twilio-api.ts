@@ -9,9 +9,17 @@
 
 /** One request the fake received. */
 export interface ReceivedMessage {
+  /** `Messages` (SMS and WhatsApp) or `Calls` (voice). */
+  readonly resource: "Messages" | "Calls";
   readonly accountSid: string;
   readonly form: URLSearchParams;
   readonly headers: Headers;
+}
+
+/** The channel a received request is for, as the router names it. */
+export function channelOf(m: ReceivedMessage): "sms" | "whatsapp" | "voice" {
+  if (m.resource === "Calls") return "voice";
+  return m.form.get("To")?.startsWith("whatsapp:") ? "whatsapp" : "sms";
 }
 
 /** What `respond` may return instead of the default: a Response, or `"hang"` (never answer). */
@@ -30,7 +38,7 @@ export interface FakeTwilio {
   readonly baseUrl: string;
   readonly accountSid: string;
   readonly authToken: string;
-  /** Every authenticated Messages request, in order. */
+  /** Every authenticated Messages and Calls request, in order. */
   readonly messages: ReceivedMessage[];
   close(): Promise<void>;
 }
@@ -80,6 +88,61 @@ function messageResource(accountSid: string, form: URLSearchParams): Record<stri
   };
 }
 
+const E164 = /^\+[1-9]\d{6,14}$/;
+
+function createMessage(accountSid: string, form: URLSearchParams): Response {
+  const to = form.get("To") ?? "";
+  const whatsapp = to.startsWith("whatsapp:");
+  if (!E164.test(whatsapp ? to.slice("whatsapp:".length) : to)) {
+    return twilioError(400, 21211, `Invalid 'To' Phone Number: ${to}`);
+  }
+  if (!form.get("Body") && !form.get("ContentSid")) {
+    return twilioError(400, 21602, "Message body is required.");
+  }
+  if (!form.get("From") && !form.get("MessagingServiceSid")) {
+    return twilioError(400, 21603, "A 'From' phone number is required.");
+  }
+  if (whatsapp && !form.get("From")?.startsWith("whatsapp:")) {
+    return twilioError(
+      400,
+      63007,
+      "Twilio could not find a Channel with the specified From address",
+    );
+  }
+  if (form.has("ContentVariables")) {
+    try {
+      JSON.parse(form.get("ContentVariables")!);
+    } catch {
+      return twilioError(400, 21656, "The ContentVariables Parameter is invalid.");
+    }
+  }
+  return Response.json(messageResource(accountSid, form), { status: 201 });
+}
+
+function createCall(accountSid: string, form: URLSearchParams): Response {
+  const to = form.get("To") ?? "";
+  if (!E164.test(to)) return twilioError(400, 21217, "Phone number does not appear to be valid");
+  if (!E164.test(form.get("From") ?? "")) {
+    return twilioError(400, 21212, "Invalid 'From' Phone Number");
+  }
+  const twiml = form.get("Twiml");
+  if (!twiml && !form.get("Url")) return twilioError(400, 21205, "Url parameter is required.");
+  if (twiml && (twiml.length > 4000 || !/<Response>[\s\S]*<\/Response>$/.test(twiml))) {
+    return twilioError(400, 32018, "Invalid TwiML");
+  }
+  const sid = hexId("CA");
+  return Response.json({
+    account_sid: accountSid,
+    api_version: "2010-04-01",
+    direction: "outbound-api",
+    from: form.get("From"),
+    sid,
+    status: "queued",
+    to,
+    uri: `/2010-04-01/Accounts/${accountSid}/Calls/${sid}.json`,
+  }, { status: 201 });
+}
+
 /** Starts the fake on a free loopback port. */
 export function startFakeTwilio(options: FakeTwilioOptions = {}): FakeTwilio {
   const accountSid = options.accountSid ?? FAKE_ACCOUNT_SID;
@@ -90,7 +153,9 @@ export function startFakeTwilio(options: FakeTwilioOptions = {}): FakeTwilio {
 
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const url = new URL(req.url);
-    const match = url.pathname.match(/^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/);
+    const match = url.pathname.match(
+      /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)\.json$/,
+    );
     if (!match || req.method !== "POST") {
       return twilioError(404, 20404, `The requested resource ${url.pathname} was not found`);
     }
@@ -98,7 +163,12 @@ export function startFakeTwilio(options: FakeTwilioOptions = {}): FakeTwilio {
       return twilioError(401, 20003, "Authenticate");
     }
     const form = new URLSearchParams(await req.text());
-    const received: ReceivedMessage = { accountSid: match[1], form, headers: req.headers };
+    const received: ReceivedMessage = {
+      resource: match[2] as "Messages" | "Calls",
+      accountSid: match[1],
+      form,
+      headers: req.headers,
+    };
     messages.push(received);
 
     const answer = await options.respond?.(received);
@@ -108,15 +178,9 @@ export function startFakeTwilio(options: FakeTwilioOptions = {}): FakeTwilio {
     }
     if (answer) return answer;
 
-    const to = form.get("To") ?? "";
-    if (!/^\+[1-9]\d{6,14}$/.test(to)) {
-      return twilioError(400, 21211, `Invalid 'To' Phone Number: ${to}`);
-    }
-    if (!form.get("Body")) return twilioError(400, 21602, "Message body is required.");
-    if (!form.get("From") && !form.get("MessagingServiceSid")) {
-      return twilioError(400, 21603, "A 'From' phone number is required.");
-    }
-    return Response.json(messageResource(accountSid, form), { status: 201 });
+    return received.resource === "Calls"
+      ? createCall(accountSid, form)
+      : createMessage(accountSid, form);
   });
 
   return {

@@ -43,7 +43,10 @@ export interface PhoneNumber {
 export function parsePhone(raw: string): PhoneNumber | undefined {
   const compact = raw.trim().replace(/[\s().-]/g, "");
   if (!/^\+?[1-9]\d{3,14}$/.test(compact)) return undefined;
-  const parsed = parsePhoneNumberFromString(compact.startsWith("+") ? compact : `+${compact}`);
+  // Mexico dropped the mobile "1" after +52 in 2019; accounts created before still store it.
+  // The subscriber is the same: dial the current form rather than lock the user out.
+  const digits = compact.replace(/^\+/, "").replace(/^521(\d{10})$/, "52$1");
+  const parsed = parsePhoneNumberFromString(`+${digits}`);
   if (!parsed || !parsed.isPossible()) return undefined;
   const possible = parsed.country ? [] : parsed.getPossibleCountries();
   const country = parsed.country ?? (possible.length === 1 ? possible[0] : undefined);
