@@ -71,6 +71,7 @@ Deno.test("config: every bad value names its variable, and no value leaks", () =
     ["TWILIO_API_BASE_URL", "http://twilio-proxy.internal"],
     ["TWILIO_API_BASE_URL", "https://user:pw@proxy.test"],
     ["OTP_DEADLINE_MS", "4600"],
+    ["OTP_DEADLINE_MS", "250"],
     ["OTP_DEDUPE_TTL_MS", "5000"],
     ["OTP_ATTEMPT_TIMEOUT_MS", "fast"],
     ["OTP_ATTEMPT_TIMEOUT_MS", "0"],

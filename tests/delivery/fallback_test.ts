@@ -253,3 +253,30 @@ Deno.test("fallback: app_metadata puts WhatsApp first for one user", async () =>
     assert.deepEqual(fake.messages.map(channelOf), ["whatsapp"]);
   });
 });
+
+Deno.test("fallback: WhatsApp 404/20404 is that channel's problem: SMS is still tried", async () => {
+  await withDeployment(
+    {
+      respond: failing({
+        whatsapp: twilioError(404, 20404, "The requested resource was not found"),
+      }),
+    },
+    { ...ALL_CHANNELS_ENV, OTP_CHANNELS: "whatsapp,sms" },
+    async ({ post, fake }) => {
+      assert.equal(await (await post(supabasePayload({ phone: US_MOBILE }))).text(), "{}");
+      assert.deepEqual(fake.messages.map(channelOf), ["whatsapp", "sms"]);
+    },
+  );
+});
+
+Deno.test("fallback: a 201 without a SID is not success, and no second channel is tried", async () => {
+  await withDeployment(
+    { respond: failing({ sms: Response.json({ status: "queued" }, { status: 201 }) }) },
+    { ...ALL_CHANNELS_ENV, OTP_CHANNELS: "sms,voice" },
+    async ({ post, fake }) => {
+      const body = await (await post(supabasePayload({ phone: US_MOBILE }))).json();
+      assert.equal(body.error.http_code, 500);
+      assert.deepEqual(fake.messages.map(channelOf), ["sms"], "the SMS may be queued: no call");
+    },
+  );
+});

@@ -34,12 +34,6 @@ const ROWS: Row[] = [
     expect: ["sms", "voice"],
     source: "default",
   },
-  {
-    name: "an SMS-only deployment never calls on its own, even with voice configured",
-    phone: "16502530000",
-    expect: ["sms"],
-    source: "default",
-  },
   // Country rules, numbers with and without +.
   {
     name: "BR mobile without +",
@@ -98,10 +92,24 @@ const ROWS: Row[] = [
     source: "country_rule",
   },
   {
-    name: "Jamaica is NANP but its own country: not BR/IN/MX",
+    name: "Jamaica is NANP but its own country: a JM rule applies, not the US one",
     phone: "18765551234",
-    env: { OTP_CHANNEL_RULES: RULES },
-    expect: ["sms", "voice"],
+    env: { OTP_CHANNEL_RULES: "JM=voice;US=whatsapp;*=sms" },
+    expect: ["voice"],
+    source: "country_rule",
+  },
+  {
+    name: "a US number under the same rules",
+    phone: "16502530000",
+    env: { OTP_CHANNEL_RULES: "JM=voice;US=whatsapp;*=sms" },
+    expect: ["whatsapp"],
+    source: "country_rule",
+  },
+  {
+    name: "Jersey shares +44 with GB, but is its own country",
+    phone: "447797712345",
+    env: { OTP_CHANNEL_RULES: "JE=whatsapp;GB=voice;*=sms" },
+    expect: ["whatsapp"],
     source: "country_rule",
   },
   {
@@ -112,10 +120,10 @@ const ROWS: Row[] = [
     source: "country_rule",
   },
   {
-    name: "a +44 number shared by GB, GG, IM, JE takes the * rule",
+    name: "a possible +44 number in no known range (GB, GG, IM or JE) takes the * rule",
     phone: "447700900123",
-    env: { OTP_CHANNEL_RULES: RULES },
-    expect: ["sms", "voice"],
+    env: { OTP_CHANNEL_RULES: "GB=voice;*=sms" },
+    expect: ["sms"],
     source: "country_rule",
   },
   {
@@ -167,7 +175,36 @@ const ROWS: Row[] = [
     env: { OTP_CHANNELS: "sms,voice" },
     user: { otp_channel: "whatsapp" },
     expect: ["voice"],
-    source: "user_metadata",
+    source: "default",
+  },
+  {
+    name: "a landline under the default sms gets nothing, even with voice configured",
+    phone: "442079460000",
+    expect: [],
+    source: "default",
+  },
+  // Toll fraud: premium-rate and shared-cost numbers get no channel at all.
+  {
+    name: "US 1-900 premium-rate number: nothing, not even voice",
+    phone: "19005550123",
+    env: { OTP_CHANNEL_RULES: RULES },
+    expect: [],
+    source: "country_rule",
+  },
+  {
+    name: "GB 09 premium-rate number with a caller asking for voice: nothing",
+    phone: "449098790000",
+    env: { OTP_CHANNELS: "sms,voice" },
+    channel: "voice",
+    expect: [],
+    source: "default",
+  },
+  {
+    name: "a toll-free number keeps its channels",
+    phone: "18002752273",
+    env: { OTP_CHANNEL_RULES: RULES },
+    expect: ["sms", "voice"],
+    source: "country_rule",
   },
   // Missing channel settings.
   {
@@ -291,7 +328,16 @@ const ROWS: Row[] = [
     channel: "voice",
     configured: ["sms"],
     expect: ["sms"],
-    source: "caller",
+    source: "default",
+  },
+  {
+    name: "an app preference for an unconfigured channel gives way to the user's preference",
+    phone: "16502530000",
+    configured: ["sms", "whatsapp"],
+    app: { otp_channel: "voice" },
+    user: { otp_channel: "whatsapp" },
+    expect: ["whatsapp", "sms"],
+    source: "user_metadata",
   },
 ];
 

@@ -325,7 +325,7 @@ Deno.test("a duplicate whose first copy is still in flight elsewhere at the dead
       Promise.resolve({ kind: "duplicate" as const, outcome: new Promise<never>(() => {}) }),
     settle: () => Promise.resolve(),
   };
-  const t = testApp({ store: elsewhere, env: { OTP_DEADLINE_MS: "100" } });
+  const t = testApp({ store: elsewhere, env: { OTP_DEADLINE_MS: "500" } });
   await assertAuthSuccess(await postHook(t.app, supabasePayload()));
   assert.equal(t.sent.length, 0);
   assert.ok(t.logs.lines.some((l) => l.includes(`"duplicate_in_flight"`)));

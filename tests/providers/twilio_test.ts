@@ -200,9 +200,11 @@ Deno.test("twilio: error codes map to reasons", () => {
     [429, 20429, "rate_limited"],
     [429, undefined, "rate_limited"],
     [401, 20003, "provider_config"],
-    [404, 20404, "provider_config"],
+    [404, 20404, "channel_config"],
+    [403, 20403, "channel_config"],
     [400, 21606, "channel_config"],
-    [403, undefined, "provider_config"],
+    [401, undefined, "provider_config"],
+    [403, undefined, "channel_config"],
     [503, undefined, "provider_unavailable"],
     [400, 21617, "internal"],
   ];

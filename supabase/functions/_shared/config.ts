@@ -197,7 +197,8 @@ const schema = z.object({
     }
   }).default(["sms", "whatsapp"]),
   OTP_ATTEMPT_TIMEOUT_MS: positiveMs(1500, 10_000),
-  OTP_DEADLINE_MS: positiveMs(4000, 4500),
+  // Below 500 ms no provider call could finish: every code would fail.
+  OTP_DEADLINE_MS: positiveMs(4000, 4500, 500),
   // Auth's retries all come within 5 s; a shorter memory would defeat the dedupe.
   OTP_DEDUPE_TTL_MS: positiveMs(600_000, 86_400_000, 10_000),
   OTP_MEMORY_MAX_ENTRIES: z.string().trim().regex(/^\d+$/, "must be a whole number")

@@ -10,7 +10,14 @@ export type LineType =
   | "MOBILE"
   | "FIXED_LINE"
   | "FIXED_LINE_OR_MOBILE"
-  | "OTHER"
+  | "PREMIUM_RATE"
+  | "TOLL_FREE"
+  | "SHARED_COST"
+  | "VOIP"
+  | "PERSONAL_NUMBER"
+  | "PAGER"
+  | "UAN"
+  | "VOICEMAIL"
   | undefined;
 
 /** A number that can be dialled: E.164 text and the country libphonenumber assigns to it. */
@@ -50,11 +57,5 @@ export function parsePhone(raw: string): PhoneNumber | undefined {
   if (!parsed || !parsed.isPossible()) return undefined;
   const possible = parsed.country ? [] : parsed.getPossibleCountries();
   const country = parsed.country ?? (possible.length === 1 ? possible[0] : undefined);
-  const known = parsed.getType();
-  const type: LineType = known === undefined
-    ? undefined
-    : known === "MOBILE" || known === "FIXED_LINE" || known === "FIXED_LINE_OR_MOBILE"
-    ? known
-    : "OTHER";
-  return { e164: parsed.number, country, type };
+  return { e164: parsed.number, country, type: parsed.getType() };
 }

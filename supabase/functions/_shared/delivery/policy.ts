@@ -5,7 +5,8 @@
  * app's preference in `app_metadata`, then the user's own in `user_metadata` (only for the
  * channels the owner lets users pick: a user must not make the owner pay for calls). The rest of
  * the order comes from the per-country rule that matches the number, else the default order.
- * Only channels that are configured take part, and landlines skip SMS and WhatsApp.
+ * Only channels that are configured take part; landlines skip SMS and WhatsApp; premium-rate and
+ * shared-cost numbers get no channel at all.
  *
  * @module
  */
@@ -52,6 +53,8 @@ export interface ChannelPlan {
   readonly source: PlanSource;
   /** True when channels were dropped because the number is a landline. */
   readonly landline: boolean;
+  /** True for premium-rate and shared-cost numbers, which get no channel. */
+  readonly premium: boolean;
 }
 
 function isChannel(value: unknown): value is Channel {
@@ -91,36 +94,33 @@ export function planChannels(
   policy: ChannelPolicy,
   configured: ReadonlySet<Channel>,
 ): ChannelPlan {
-  const fromApp = preference(input.appMetadata, policy.metadataKey);
-  const fromUserRaw = preference(input.userMetadata, policy.metadataKey);
-  const fromUser = fromUserRaw && policy.userChannels.includes(fromUserRaw)
-    ? fromUserRaw
-    : undefined;
+  const type = input.to.type;
+  // Premium-rate and shared-cost numbers are where toll fraud lands: no channel goes there.
+  const premium = type === "PREMIUM_RATE" || type === "SHARED_COST";
+  // Landlines can't take SMS or WhatsApp. FIXED_LINE_OR_MOBILE (every NANP number) and unknown
+  // types may be mobiles, so they keep every channel.
+  const landline = type === "FIXED_LINE";
+  const textOnly = (c: Channel) => c === "sms" || c === "whatsapp";
+  const eligible = (c: Channel) => configured.has(c) && !premium && !(landline && textOnly(c));
+
+  const fromUser = preference(input.userMetadata, policy.metadataKey);
+  // The first source whose channel can actually be used goes first; an unusable preference
+  // (not configured, or SMS for a landline) gives way to the next source.
+  const preferences: [PlanSource, Channel | undefined][] = [
+    ["caller", input.channel],
+    ["app_metadata", preference(input.appMetadata, policy.metadataKey)],
+    ["user_metadata", fromUser && policy.userChannels.includes(fromUser) ? fromUser : undefined],
+  ];
+  const preferred = preferences.find(([, c]) => c !== undefined && eligible(c));
   const rule = ruleFor(policy.rules, input.to.country);
   const base = rule?.channels ?? policy.defaultOrder;
 
-  const first = input.channel ?? fromApp ?? fromUser;
-  const source: PlanSource = input.channel
-    ? "caller"
-    : fromApp
-    ? "app_metadata"
-    : fromUser
-    ? "user_metadata"
-    : rule
-    ? "country_rule"
-    : "default";
-
-  // Landlines can't take SMS or WhatsApp. FIXED_LINE_OR_MOBILE (every NANP number) and unknown
-  // types may be mobiles, so they keep every channel.
-  const landline = input.to.type === "FIXED_LINE";
-  const ordered = [...new Set(first ? [first, ...base] : base)];
-  const channels = ordered.filter((c) =>
-    configured.has(c) && !(landline && (c === "sms" || c === "whatsapp"))
-  );
+  const ordered = [...new Set(preferred ? [preferred[1]!, ...base] : base)];
   return {
-    channels,
-    source,
-    landline: landline && ordered.some((c) => c === "sms" || c === "whatsapp"),
+    channels: ordered.filter(eligible),
+    source: preferred?.[0] ?? (rule ? "country_rule" : "default"),
+    landline: landline && ordered.some(textOnly),
+    premium,
   };
 }
 

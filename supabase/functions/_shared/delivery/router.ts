@@ -106,8 +106,10 @@ export function finalFailure(failures: readonly Failed[]): Failed {
   const last = failures.at(-1)!;
   if (failures.every((f) => f.reason === "rate_limited")) return last;
   if (failures.every((f) => USER_SIDE.has(f.reason))) return last;
+  // A mix: the user's number is not what failed everywhere, so neither "wait" nor "opted out"
+  // is the truth. Tell them we couldn't send.
   return failures.findLast((f) => !USER_SIDE.has(f.reason) && f.reason !== "rate_limited") ??
-    last;
+    { ...last, reason: "provider_unavailable", detail: "mixed failures" };
 }
 
 /**
@@ -123,11 +125,11 @@ export async function route(request: DeliveryRequest, deps: RouterDeps): Promise
   const plan = planChannels(request, deps.policy, configured);
   const attempts: Attempt[] = [];
   const failures: Failed[] = [];
-  const brokenProviders = new Set<string>();
+  const brokenProviders = new Set<Provider>();
 
   for (const channel of plan.channels) {
     const provider = deps.providers.find((p) =>
-      p.channels.includes(channel) && !brokenProviders.has(p.name)
+      p.channels.includes(channel) && !brokenProviders.has(p)
     );
     if (!provider) continue;
     // The provider's own timeout leaves room for the backstop, which fires by the deadline.
@@ -160,21 +162,32 @@ export async function route(request: DeliveryRequest, deps: RouterDeps): Promise
     });
     failures.push(result);
     if (result.reason === "invalid_number") break; // no channel can fix the number
+    // An unknown state other than a timeout (a provider that threw, an unreadable answer)
+    // may hide a message that left: another channel could deliver the code twice.
+    if (result.reason === "internal" && result.sent === "unknown") break;
     if (result.reason === "provider_config") {
       // Wrong credentials fail every channel that uses them: say so loudly, try other providers.
       deps.log.error("provider_credentials_rejected", {
         provider: provider.name,
         detail: result.detail,
       });
-      brokenProviders.add(provider.name);
+      brokenProviders.add(provider);
     }
   }
 
   if (failures.length === 0) {
     // Nothing was tried: no channel fits the number, or no time was left.
     const reason: FailureReason = plan.channels.length === 0
-      ? (plan.landline ? "unreachable_number" : "no_channel")
+      ? (plan.landline || plan.premium ? "unreachable_number" : "no_channel")
       : "timeout";
+    if (reason !== "unreachable_number") {
+      deps.log.error("no_attempt", {
+        reason,
+        detail: reason === "timeout"
+          ? "no time left for an attempt: check OTP_DEADLINE_MS"
+          : "no configured channel in the plan: check OTP_CHANNELS and the TWILIO_* senders",
+      });
+    }
     return { plan, outcome: { ok: false, reason, sent: "no", attempts, detail: "no attempt" } };
   }
   const final = finalFailure(failures);

@@ -12,8 +12,10 @@ import type { SendResult } from "../types.ts";
 const COMMON: ReadonlyMap<number, FailureReason> = new Map([
   [21211, "invalid_number"], // Invalid 'To' Phone Number
   [20429, "rate_limited"], // Too Many Requests
+  // Only the credentials themselves fail every channel; anything else concerns one API.
   [20003, "provider_config"], // Authentication failure
-  [20404, "provider_config"], // Resource not found (wrong Account SID)
+  [20404, "channel_config"], // Resource not found (an API or product not available)
+  [20403, "channel_config"], // Permission denied (e.g. voice not enabled on the account)
 ]);
 
 /** Codes of one channel's API. */
@@ -90,8 +92,10 @@ export function classifyTwilioError(
     const reason: FailureReason = known ??
       (err.status === 429
         ? "rate_limited"
-        : err.status === 401 || err.status === 403
+        : err.status === 401
         ? "provider_config"
+        : err.status === 403
+        ? "channel_config"
         : err.status >= 500
         ? "provider_unavailable"
         : channel === "whatsapp" && code !== undefined && code >= 63000 && code < 64000

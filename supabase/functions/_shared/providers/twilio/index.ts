@@ -88,6 +88,8 @@ export function createTwilioProvider(
           };
         }
         if (typeof sid !== "string" || sid === "") {
+          // Twilio answered 2xx, so the message may well be queued; without a SID success can't
+          // be confirmed. Unknown, so the router tries no other channel (no double delivery).
           return {
             ok: false,
             reason: "internal",
