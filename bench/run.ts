@@ -215,6 +215,29 @@ const row = (s: Summary) =>
     s.p99.toFixed(2)
   } | ${s.errors} / ${s.requests} |`;
 
+/** Runs the micro-benchmarks of the hot path and returns their table rows. */
+async function microBenchmarks(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["bench", "--json", "--allow-read", "--allow-env", "bench/hot_path_bench.ts"],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  if (out.code !== 0) throw new Error("deno bench failed");
+  const report = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    benches: { name: string; results: { ok?: { avg: number; p99: number; n: number } }[] }[];
+  };
+  const us = (ns: number) => (ns / 1000).toFixed(1);
+  return report.benches.map((b) => {
+    const r = b.results[0]?.ok;
+    return r
+      ? `| ${b.name} | ${us(r.avg)} | ${us(r.p99)} | ${r.n} |`
+      : `| ${b.name} | failed | | |`;
+  }).join("\n");
+}
+const micro = await microBenchmarks();
+
 const report = `# Benchmark results
 
 Written by \`deno task bench\` (bench/run.ts); numbers from one run on one machine. Compare rows
@@ -240,6 +263,15 @@ ${row(relay)}
 
 otp-relay reaches **${ratio.toFixed(2)}×** the throughput of bare \`Deno.serve\`
 (target ≥ 0.3×: ${ratio >= 0.3 ? "met" : "NOT met"}).
+
+## Hot path, in process (\`deno bench bench/hot_path_bench.ts\`)
+
+Where a request's time goes. The two \`request:\` rows include signing the request (as the
+load generator does), so compare them with each other.
+
+| benchmark | avg µs | p99 µs | iterations |
+| --- | ---: | ---: | ---: |
+${micro}
 `;
 await Deno.writeTextFile(values.out, report);
 console.log(report);

@@ -1,0 +1,63 @@
+// Micro-benchmarks of the hook's hot path: `deno bench bench/hot_path_bench.ts`.
+import { supabasePayload } from "../supabase/functions/_shared/doors/supabase.ts";
+import { parsePhone } from "../supabase/functions/_shared/phone.ts";
+import { createWebhookVerifier, signWebhook } from "../supabase/functions/_shared/webhook.ts";
+
+const SECRET = "v1,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const body = JSON.stringify({
+  metadata: { uuid: crypto.randomUUID(), time: new Date().toISOString(), name: "send-sms" },
+  user: { id: crypto.randomUUID(), phone: "447400123456", user_metadata: {}, app_metadata: {} },
+  sms: { otp: "123456", phone: "447400123456" },
+});
+const ts = Math.floor(Date.now() / 1000);
+const headers = signWebhook({ secrets: [SECRET], id: "msg_1", timestamp: ts, body });
+const verifier = createWebhookVerifier({ secrets: [SECRET] });
+const h = {
+  id: headers["webhook-id"],
+  timestamp: headers["webhook-timestamp"],
+  signature: headers["webhook-signature"],
+};
+
+Deno.bench("verify signature (standardwebhooks HMAC)", () => {
+  if (!verifier.verify(h, body).ok) throw new Error("bad");
+});
+Deno.bench("JSON.parse + zod payload", () => {
+  supabasePayload.parse(JSON.parse(body));
+});
+Deno.bench("parsePhone (libphonenumber max)", () => {
+  parsePhone("447400123456");
+});
+
+// The whole request in process, against a minimal Hono app answering {} the same way.
+import { Hono } from "hono";
+import { appFromEnv } from "../supabase/functions/_shared/bootstrap.ts";
+
+const minimal = new Hono().basePath("/send-sms");
+minimal.post("/", async (c) => {
+  await c.req.text();
+  return c.json({});
+});
+const relay = appFromEnv({
+  SEND_SMS_HOOK_SECRETS: SECRET,
+  OTP_PROVIDER: "console",
+  OTP_LOG_LEVEL: "warn",
+}).app;
+
+let n = 0;
+function hookRequest(): Request {
+  n += 1;
+  const text = body.replace(/"uuid":"[^"]+"/, `"uuid":"bench-${n}"`);
+  const signed = signWebhook({ secrets: [SECRET], id: `msg_${n}`, timestamp: ts, body: text });
+  return new Request("http://localhost/send-sms", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...signed },
+    body: text,
+  });
+}
+
+Deno.bench("request: minimal Hono app", { group: "request", baseline: true }, async () => {
+  await (await minimal.fetch(hookRequest())).text();
+});
+Deno.bench("request: otp-relay Supabase hook", { group: "request" }, async () => {
+  await (await relay.fetch(hookRequest())).text();
+});
