@@ -11,6 +11,7 @@ import type {
   DeliveryRequest,
   FailureReason,
 } from "../../supabase/functions/_shared/delivery/types.ts";
+import { createMessages } from "../../supabase/functions/_shared/delivery/messages.ts";
 import { createLogger } from "../../supabase/functions/_shared/log.ts";
 import { parsePhone } from "../../supabase/functions/_shared/phone.ts";
 import type {
@@ -74,7 +75,7 @@ function deps(providers: Provider[], overrides: Partial<RouterDeps> = {}) {
     log: createLogger({ level: "debug", write: logs.write }),
     now: Date.now,
     attemptTimeoutMs: 1500,
-    appName: undefined,
+    messages: createMessages({ smsTemplates: {} }),
     ...overrides,
   };
   return { deps: value, logs };

@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import type { Config, ConfigError } from "./config.ts";
+import { createMessages } from "./delivery/messages.ts";
 import { CHANNELS } from "./delivery/types.ts";
 import { createSupabaseDoor, supabaseFailure } from "./doors/supabase.ts";
 import type { Logger } from "./log.ts";
@@ -73,7 +74,7 @@ export function createApp(deps: AppDeps): Hono {
       now: deps.now,
       attemptTimeoutMs: config.attemptTimeoutMs,
       dedupeTtlMs: config.dedupeTtlMs,
-      appName: config.appName,
+      messages: createMessages(config.messages),
     }),
   );
   return app;

@@ -6,6 +6,7 @@
 import type { Hono } from "hono";
 import { createApp, createMisconfiguredApp } from "./app.ts";
 import { type Config, ConfigError, configWarnings, loadConfig, type LogLevel } from "./config.ts";
+import { createMessages, segmentReport } from "./delivery/messages.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createConsoleProvider } from "./providers/console.ts";
 import { createTwilioProvider } from "./providers/twilio/index.ts";
@@ -44,6 +45,28 @@ function providerFor(config: Config, log: Logger, options: BootstrapOptions): Pr
   }
 }
 
+/** Logs what each language's SMS costs; warns where an owner template needs several segments. */
+function reportSegments(config: Config, log: Logger): void {
+  const report = segmentReport(createMessages(config.messages), config.messages);
+  log.info("sms_segments", {
+    code_digits: 10,
+    languages: Object.fromEntries(
+      report.map((r) => [r.language, `${r.encoding}, ${r.segments} segment(s), ${r.template}`]),
+    ),
+  });
+  for (const line of report) {
+    if (line.template !== "built-in" && line.segments > 1) {
+      log.warn("sms_template_segments", {
+        variable: line.template,
+        language: line.language,
+        encoding: line.encoding,
+        segments: line.segments,
+        detail: "this template needs more than one SMS segment with a 10-digit code",
+      });
+    }
+  }
+}
+
 /**
  * Builds the app from environment variables. Bad settings never crash the function: they give
  * the misconfigured app, which answers every hook with an error and names the variables.
@@ -69,6 +92,7 @@ export function appFromEnv(
   }
   const log = createLogger({ level: config.logLevel, write: options.write, now });
   for (const warning of configWarnings(env, config)) log.warn("configuration", { detail: warning });
+  reportSegments(config, log);
   const provider = providerFor(config, log, options);
   const store = createMemoryDedupeStore({ maxEntries: config.memoryMaxEntries, now });
   const app = createApp({ config, provider, store, storeName: "memory", log, now });

@@ -7,6 +7,8 @@
  * @module
  */
 import { z } from "zod";
+import type { MessageSettings } from "./delivery/messages.ts";
+import { PLACEHOLDERS, placeholdersOf } from "./delivery/templates.ts";
 import type { Channel } from "./delivery/types.ts";
 import { type ChannelPolicy, parseChannelList, parseChannelRules } from "./delivery/policy.ts";
 
@@ -66,8 +68,8 @@ export interface Config {
   readonly dedupeTtlMs: number;
   /** Upper bound of entries in each in-memory store. */
   readonly memoryMaxEntries: number;
-  /** Name of the app in messages, when set. */
-  readonly appName: string | undefined;
+  /** Words and autofill of the messages. */
+  readonly messages: MessageSettings;
   readonly logLevel: LogLevel;
   /** True on Supabase's hosted runtime (`SB_REGION` or `DENO_DEPLOYMENT_ID` set). */
   readonly deployed: boolean;
@@ -206,9 +208,73 @@ const schema = z.object({
   OTP_APP_NAME: optionalText.pipe(
     z.string().max(40, "must be at most 40 characters").optional(),
   ),
+  OTP_VALIDITY_MINUTES: z.string().trim().regex(/^\d+$/, "must be a whole number of minutes")
+    .transform(Number).pipe(
+      z.number().int().min(1, "must be at least 1").max(
+        1440,
+        "must be at most 1440",
+      ),
+    ).optional(),
+  // Android SMS Retriever: the 11-character hash of the app's package and signing key.
+  OTP_ANDROID_APP_HASH: z.string().trim().regex(
+    /^[A-Za-z0-9+/]{11}$/,
+    "must be the 11-character SMS Retriever app hash",
+  ).optional(),
+  // WebOTP: the origin's host; the message ends with "@host #code".
+  OTP_WEBOTP_DOMAIN: z.string().trim().toLowerCase().regex(
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+    "must be a host name such as example.com (no scheme, no path)",
+  ).optional(),
   OTP_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` })
     .default("info"),
 });
+
+const TEMPLATE_VARIABLE = /^OTP_SMS_TEMPLATE(?:_(.*))?$/;
+/** A language subtag, optionally with a region: `PT`, `PT_BR`, `ES_419`. */
+const TEMPLATE_SUFFIX = /^[A-Z]{2,3}(?:_(?:[A-Z]{2}|\d{3}))?$/;
+
+/**
+ * Collects `OTP_SMS_TEMPLATE` and `OTP_SMS_TEMPLATE_<LANG>` by suffix, checking each: a known
+ * language suffix, `{code}` present, only known placeholders, and the setting behind `{app}` and
+ * `{minutes}` present.
+ */
+function smsTemplatesFrom(
+  env: Readonly<Record<string, string | undefined>>,
+  available: { app: boolean; minutes: boolean },
+  problems: ConfigProblem[],
+): Record<string, string> {
+  const templates: Record<string, string> = {};
+  for (const [variable, raw] of Object.entries(env)) {
+    const match = variable.match(TEMPLATE_VARIABLE);
+    if (!match || raw === undefined) continue;
+    const suffix = match[1] ?? "";
+    const template = raw.replaceAll("\\n", "\n").trim();
+    const problem = (message: string) => problems.push({ variable, message });
+    if (suffix !== "" && !TEMPLATE_SUFFIX.test(suffix)) {
+      problem("must end in a language tag such as _PT or _PT_BR");
+      continue;
+    }
+    const used = placeholdersOf(template);
+    const unknown = used.filter((p) => !(PLACEHOLDERS as readonly string[]).includes(p));
+    if (!used.includes("code")) {
+      problem("must contain {code}");
+    } else if (unknown.length > 0) {
+      problem(
+        `uses unknown placeholders (${unknown.map((p) => `{${p}}`).join(", ")}); ` +
+          "use {code}, {app}, {minutes}",
+      );
+    } else if (used.includes("app") && !available.app) {
+      problem("uses {app} but OTP_APP_NAME is not set");
+    } else if (used.includes("minutes") && !available.minutes) {
+      problem("uses {minutes} but OTP_VALIDITY_MINUTES is not set");
+    } else if (template.length > 600) {
+      problem("must be at most 600 characters");
+    } else {
+      templates[suffix] = template;
+    }
+  }
+  return templates;
+}
 
 /** Reads a map of environment variables (`Deno.env.toObject()`); throws {@linkcode ConfigError}. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
@@ -280,6 +346,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       message: "is not set: set it to twilio (with the TWILIO_* settings) or console",
     });
   }
+  const smsTemplates = smsTemplatesFrom(present, {
+    app: e.OTP_APP_NAME !== undefined,
+    minutes: e.OTP_VALIDITY_MINUTES !== undefined,
+  }, problems);
   if (problems.length > 0 || !provider) throw new ConfigError(problems);
 
   return {
@@ -295,7 +365,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     deadlineMs: e.OTP_DEADLINE_MS,
     dedupeTtlMs: e.OTP_DEDUPE_TTL_MS,
     memoryMaxEntries: e.OTP_MEMORY_MAX_ENTRIES,
-    appName: e.OTP_APP_NAME,
+    messages: {
+      ...(e.OTP_APP_NAME === undefined ? {} : { appName: e.OTP_APP_NAME }),
+      ...(e.OTP_VALIDITY_MINUTES === undefined ? {} : { validityMinutes: e.OTP_VALIDITY_MINUTES }),
+      ...(e.OTP_ANDROID_APP_HASH === undefined ? {} : { androidAppHash: e.OTP_ANDROID_APP_HASH }),
+      ...(e.OTP_WEBOTP_DOMAIN === undefined ? {} : { webOtpDomain: e.OTP_WEBOTP_DOMAIN }),
+      smsTemplates,
+    },
     logLevel: e.OTP_LOG_LEVEL,
     deployed,
   };

@@ -127,16 +127,18 @@ export function normalizeLocale(raw: unknown): string | undefined {
   }
 }
 
-/** The language of a message and the region that colours it (voice accent). */
+/** The language of a message and the region that colours it (accent, regional template). */
 export interface ResolvedLocale {
-  readonly language: Language;
+  /** A primary language subtag, lower case (`pt`). */
+  readonly language: string;
   /** ISO 3166-1 region: from the tag when it has one, else the number's country. */
   readonly region: string | undefined;
 }
 
 /**
- * Resolves the language of a message: the first requested tag whose language we speak, else the
- * language of the number's country, else English.
+ * Resolves the language of a message: the first requested tag whose language is supported, else
+ * the language of the number's country, else English. `supported` defaults to the built-in
+ * languages; owner templates can add more.
  *
  * @example
  * ```ts
@@ -147,15 +149,21 @@ export interface ResolvedLocale {
 export function resolveLocale(
   requested: readonly unknown[],
   country: string | undefined,
+  supported: ReadonlySet<string> = SUPPORTED,
 ): ResolvedLocale {
   for (const raw of requested) {
     const tag = normalizeLocale(raw);
     if (!tag) continue;
     const locale = new Intl.Locale(tag);
-    if (SUPPORTED.has(locale.language)) {
-      return { language: locale.language as Language, region: locale.region ?? country };
+    if (supported.has(locale.language)) {
+      return { language: locale.language, region: locale.region ?? country };
     }
   }
   const fromCountry = country ? COUNTRY_LANGUAGE[country] : undefined;
   return { language: fromCountry ?? "en", region: country };
+}
+
+/** True for the languages otp-relay has built-in words for. */
+export function isBuiltInLanguage(language: string): language is Language {
+  return SUPPORTED.has(language);
 }

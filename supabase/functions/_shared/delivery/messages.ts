@@ -1,13 +1,38 @@
 /**
- * The words of each message. Plain wording with the word "code" (iOS autofill keys on it).
+ * Renders what each channel says, in the user's language: the SMS text (built-in or the owner's
+ * template, plus the autofill lines) and the voice script. WhatsApp sends only the code.
  *
  * @module
  */
-import type { Language, ResolvedLocale } from "./locale.ts";
+import { isBuiltInLanguage, LANGUAGES, type ResolvedLocale, resolveLocale } from "./locale.ts";
+import { type SmsEncoding, smsEncoding } from "./sms-encoding.ts";
+import { fillTemplate, TEMPLATES } from "./templates.ts";
 
-/** Renders the SMS text for a code. */
-export function renderSms(code: string, appName: string | undefined): string {
-  return appName ? `Your ${appName} code is ${code}` : `Your verification code is ${code}`;
+/** The owner's settings for messages. */
+export interface MessageSettings {
+  /** `OTP_APP_NAME`. */
+  readonly appName?: string;
+  /** `OTP_VALIDITY_MINUTES`. */
+  readonly validityMinutes?: number;
+  /** `OTP_ANDROID_APP_HASH`: the 11-character SMS Retriever hash. */
+  readonly androidAppHash?: string;
+  /** `OTP_WEBOTP_DOMAIN`: the origin host for the WebOTP line. */
+  readonly webOtpDomain?: string;
+  /**
+   * Owner SMS templates by suffix: `""` for `OTP_SMS_TEMPLATE`, `"PT"` for
+   * `OTP_SMS_TEMPLATE_PT`, `"PT_BR"` for `OTP_SMS_TEMPLATE_PT_BR`.
+   */
+  readonly smsTemplates: Readonly<Record<string, string>>;
+}
+
+/** A rendered SMS and what it costs. */
+export interface RenderedSms {
+  readonly body: string;
+  /** The language it is in. */
+  readonly language: string;
+  /** The variable whose template was used, or `built-in`. */
+  readonly template: string;
+  readonly encoding: SmsEncoding;
 }
 
 /**
@@ -26,118 +51,125 @@ export interface VoiceScript {
   readonly digits: readonly string[];
 }
 
-interface SpokenLanguage {
-  readonly language: string;
-  readonly voice: string;
-  /** Region-specific voices, where the accent matters to listeners. */
-  readonly regions?: Readonly<Record<string, { language: string; voice: string }>>;
-  readonly intro: string;
-  readonly again: string;
+/** Renders messages under one set of settings. */
+export interface Messages {
+  /** The SMS for a code, in the first requested language we have words for. */
+  sms(code: string, requested: readonly unknown[], country: string | undefined): RenderedSms;
+  /** The voice script for a code. */
+  voice(code: string, requested: readonly unknown[], country: string | undefined): VoiceScript;
+  /** Languages SMS can be written in: built-in ones and those of owner templates. */
+  readonly smsLanguages: ReadonlySet<string>;
+}
+
+/** `"PT_BR"` → `"pt"`; `""` → `undefined`. */
+function languageOfSuffix(suffix: string): string | undefined {
+  return suffix === "" ? undefined : suffix.split("_")[0]!.toLowerCase();
+}
+
+/** The voice script for a code in a resolved locale; English where there is no voice. */
+export function voiceScript(code: string, locale: ResolvedLocale): VoiceScript {
+  const t = TEMPLATES[isBuiltInLanguage(locale.language) ? locale.language : "en"].voice;
+  const regional = locale.region ? t.regions?.[locale.region] : undefined;
+  return {
+    language: regional?.language ?? t.language,
+    voice: regional?.voice ?? t.voice,
+    intro: t.intro,
+    again: t.again,
+    digits: [...code],
+  };
 }
 
 /**
- * Voices Twilio's `<Say>` supports (Amazon Polly, Google for Indonesian), and the words in each
- * language.
- */
-const SPOKEN: Readonly<Record<Language, SpokenLanguage>> = {
-  en: {
-    language: "en-US",
-    voice: "Polly.Joanna",
-    regions: {
-      GB: { language: "en-GB", voice: "Polly.Amy" },
-      AU: { language: "en-AU", voice: "Polly.Nicole" },
-      IN: { language: "en-IN", voice: "Polly.Raveena" },
-    },
-    intro: "Your verification code is",
-    again: "Once again, your code is",
-  },
-  es: {
-    language: "es-US",
-    voice: "Polly.Lupe",
-    regions: { ES: { language: "es-ES", voice: "Polly.Lucia" } },
-    intro: "Tu código de verificación es",
-    again: "Otra vez, tu código es",
-  },
-  pt: {
-    language: "pt-BR",
-    voice: "Polly.Camila",
-    regions: { PT: { language: "pt-PT", voice: "Polly.Ines" } },
-    intro: "Seu código de verificação é",
-    again: "Repetindo, seu código é",
-  },
-  fr: {
-    language: "fr-FR",
-    voice: "Polly.Lea",
-    regions: { CA: { language: "fr-CA", voice: "Polly.Chantal" } },
-    intro: "Votre code de vérification est",
-    again: "Je répète, votre code est",
-  },
-  de: {
-    language: "de-DE",
-    voice: "Polly.Vicki",
-    intro: "Ihr Bestätigungscode lautet",
-    again: "Noch einmal, Ihr Code lautet",
-  },
-  it: {
-    language: "it-IT",
-    voice: "Polly.Bianca",
-    intro: "Il tuo codice di verifica è",
-    again: "Ripeto, il tuo codice è",
-  },
-  nl: {
-    language: "nl-NL",
-    voice: "Polly.Lotte",
-    intro: "Uw verificatiecode is",
-    again: "Nogmaals, uw code is",
-  },
-  hi: {
-    language: "hi-IN",
-    voice: "Polly.Aditi",
-    intro: "आपका सत्यापन कोड है",
-    again: "फिर से, आपका कोड है",
-  },
-  id: {
-    language: "id-ID",
-    voice: "Google.id-ID-Standard-A",
-    intro: "Kode verifikasi Anda adalah",
-    again: "Sekali lagi, kode Anda adalah",
-  },
-  ar: {
-    language: "arb",
-    voice: "Polly.Zeina",
-    intro: "رمز التحقق الخاص بك هو",
-    again: "مرة أخرى، رمزك هو",
-  },
-  ja: {
-    language: "ja-JP",
-    voice: "Polly.Mizuki",
-    intro: "あなたの確認コードは",
-    again: "もう一度、確認コードは",
-  },
-  zh: {
-    language: "cmn-CN",
-    voice: "Polly.Zhiyu",
-    intro: "您的验证码是",
-    again: "再说一遍，您的验证码是",
-  },
-};
-
-/**
- * The call script for a code in a language.
+ * Creates the renderer.
  *
  * @example
  * ```ts
- * voiceScript("123456", { language: "pt", region: "BR" }).voice; // "Polly.Camila"
+ * const messages = createMessages({ appName: "Acme", smsTemplates: {} });
+ * messages.sms("123456", ["pt-BR"], "BR").body; // "Seu código Acme: 123456."
  * ```
  */
-export function voiceScript(code: string, locale: ResolvedLocale): VoiceScript {
-  const spoken = SPOKEN[locale.language];
-  const regional = locale.region ? spoken.regions?.[locale.region] : undefined;
+export function createMessages(settings: MessageSettings): Messages {
+  const smsLanguages = new Set<string>([
+    ...LANGUAGES,
+    ...Object.keys(settings.smsTemplates).map(languageOfSuffix).filter((l) => l !== undefined),
+  ]);
+  const values = (code: string) => ({
+    code,
+    app: settings.appName,
+    minutes: settings.validityMinutes,
+  });
+
+  /** The owner's template for a locale: PT_BR, then PT, then the generic one. */
+  function ownerTemplate(locale: ResolvedLocale): [string, string] | undefined {
+    const lang = locale.language.toUpperCase();
+    const keys = locale.region ? [`${lang}_${locale.region}`, lang, ""] : [lang, ""];
+    for (const key of keys) {
+      const template = settings.smsTemplates[key];
+      if (template !== undefined) {
+        return [key === "" ? "OTP_SMS_TEMPLATE" : `OTP_SMS_TEMPLATE_${key}`, template];
+      }
+    }
+    return undefined;
+  }
+
   return {
-    language: regional?.language ?? spoken.language,
-    voice: regional?.voice ?? spoken.voice,
-    intro: spoken.intro,
-    again: spoken.again,
-    digits: [...code],
+    smsLanguages,
+    sms(code, requested, country) {
+      const locale = resolveLocale(requested, country, smsLanguages);
+      const owner = ownerTemplate(locale);
+      let text: string;
+      if (owner) {
+        text = fillTemplate(owner[1], values(code));
+      } else {
+        const t = TEMPLATES[isBuiltInLanguage(locale.language) ? locale.language : "en"].sms;
+        text = fillTemplate(settings.appName ? t.withApp : t.withoutApp, values(code)) +
+          (settings.validityMinutes === undefined ? "" : fillTemplate(t.validity, values(code)));
+      }
+      // Autofill: Android's SMS Retriever finds its app hash anywhere; WebOTP needs its
+      // origin-bound line to be the last one.
+      if (settings.androidAppHash) text += `\n${settings.androidAppHash}`;
+      if (settings.webOtpDomain) text += `\n@${settings.webOtpDomain} #${code}`;
+      return {
+        body: text,
+        language: locale.language,
+        template: owner?.[0] ?? "built-in",
+        encoding: smsEncoding(text),
+      };
+    },
+    voice(code, requested, country) {
+      return voiceScript(code, resolveLocale(requested, country));
+    },
   };
+}
+
+/** How one language's SMS travels under the current settings, with the longest code. */
+export interface SegmentReportLine {
+  readonly language: string;
+  /** `built-in` or the owner's variable. */
+  readonly template: string;
+  readonly encoding: SmsEncoding["encoding"];
+  readonly segments: number;
+}
+
+/**
+ * The SMS of every language (and every owner template) rendered with a 10-digit code, the
+ * longest Auth sends: logged at start so the owner sees what each message costs.
+ */
+export function segmentReport(messages: Messages, settings: MessageSettings): SegmentReportLine[] {
+  const probes: { requested: string[]; country?: string }[] = [
+    ...[...messages.smsLanguages].map((language) => ({ requested: [language] })),
+    // Regional owner templates (OTP_SMS_TEMPLATE_PT_BR) are reached through their region.
+    ...Object.keys(settings.smsTemplates).filter((k) => k.includes("_")).map((k) => ({
+      requested: [k.replace("_", "-")],
+    })),
+  ];
+  return probes.map(({ requested }) => {
+    const sms = messages.sms("0123456789", requested, undefined);
+    return {
+      language: requested[0]!,
+      template: sms.template,
+      encoding: sms.encoding.encoding,
+      segments: sms.encoding.segments,
+    };
+  });
 }

@@ -12,8 +12,7 @@
 import { within } from "../async.ts";
 import type { Logger } from "../log.ts";
 import type { OutboundMessage, Provider, SendResult } from "../providers/types.ts";
-import { resolveLocale } from "./locale.ts";
-import { renderSms, voiceScript } from "./messages.ts";
+import type { Messages } from "./messages.ts";
 import { type ChannelPlan, type ChannelPolicy, planChannels } from "./policy.ts";
 import type {
   Attempt,
@@ -37,7 +36,7 @@ export interface RouterDeps {
   readonly now: () => number;
   /** Upper bound of one provider call. */
   readonly attemptTimeoutMs: number;
-  readonly appName: string | undefined;
+  readonly messages: Messages;
 }
 
 /** The outcome and the plan it followed. */
@@ -46,15 +45,31 @@ export interface Routed {
   readonly plan: ChannelPlan;
 }
 
-function render(request: DeliveryRequest, channel: Channel, appName?: string): OutboundMessage {
+/** The message for a channel, and what the attempt record says about its text. */
+function render(
+  request: DeliveryRequest,
+  channel: Channel,
+  messages: Messages,
+): { message: OutboundMessage; about: Partial<Attempt> } {
+  const { to, code } = request;
+  const locales = request.locales ?? [];
   switch (channel) {
-    case "sms":
-      return { channel, to: request.to, body: renderSms(request.code, appName) };
+    case "sms": {
+      const sms = messages.sms(code, locales, to.country);
+      return {
+        message: { channel, to, body: sms.body },
+        about: {
+          language: sms.language,
+          encoding: sms.encoding.encoding,
+          segments: sms.encoding.segments,
+        },
+      };
+    }
     case "whatsapp":
-      return { channel, to: request.to, code: request.code };
+      return { message: { channel, to, code }, about: {} };
     case "voice": {
-      const locale = resolveLocale([request.locale], request.to.country);
-      return { channel, to: request.to, script: voiceScript(request.code, locale) };
+      const script = messages.voice(code, locales, to.country);
+      return { message: { channel, to, script }, about: {} };
     }
   }
 }
@@ -138,15 +153,11 @@ export async function route(request: DeliveryRequest, deps: RouterDeps): Promise
     const budget = Math.min(deps.attemptTimeoutMs, remaining);
 
     const started = deps.now();
-    const result = await attempt(
-      provider,
-      render(request, channel, deps.appName),
-      budget,
-      deps.log,
-    );
+    const { message, about } = render(request, channel, deps.messages);
+    const result = await attempt(provider, message, budget, deps.log);
     const ms = deps.now() - started;
     if (result.ok) {
-      attempts.push({ channel, provider: provider.name, ok: true, id: result.id, ms });
+      attempts.push({ channel, provider: provider.name, ok: true, id: result.id, ms, ...about });
       return {
         plan,
         outcome: { ok: true, channel, provider: provider.name, id: result.id, attempts },
@@ -159,6 +170,7 @@ export async function route(request: DeliveryRequest, deps: RouterDeps): Promise
       reason: result.reason,
       ...(result.providerCode === undefined ? {} : { providerCode: result.providerCode }),
       ms,
+      ...about,
     });
     failures.push(result);
     if (result.reason === "invalid_number") break; // no channel can fix the number

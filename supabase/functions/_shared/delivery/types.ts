@@ -27,8 +27,11 @@ export interface DeliveryRequest {
   readonly appMetadata?: Readonly<Record<string, unknown>>;
   /** Metadata the user can write (Supabase `user_metadata`). */
   readonly userMetadata?: Readonly<Record<string, unknown>>;
-  /** The language the caller or the user asked for, as sent (`pt-BR`, `EN-US`, `en_US`). */
-  readonly locale?: string;
+  /**
+   * Languages asked for, first match wins, as sent (`pt-BR`, `EN-US`, `en_US`): the user's
+   * choice (Supabase `user_metadata.locale` / `language`), then the caller's locale.
+   */
+  readonly locales?: readonly unknown[];
   /** Epoch ms by which the caller must have its answer. */
   readonly deadline: number;
 }
@@ -77,6 +80,10 @@ export type Attempt = {
   /** The provider's id of the message or call (Twilio SID). */
   readonly id?: string;
   readonly ms: number;
+  /** SMS only: the language, the encoding and how many segments it cost. */
+  readonly language?: string;
+  readonly encoding?: "GSM-7" | "UCS-2";
+  readonly segments?: number;
 };
 
 /** How a delivery ended. */

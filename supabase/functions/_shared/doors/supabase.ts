@@ -58,15 +58,6 @@ export const supabasePayload = z.object({
 /** The hook payload as validated. */
 export type SupabasePayload = z.infer<typeof supabasePayload>;
 
-/** The language a user chose, as apps usually keep it in `user_metadata`. */
-function localeOf(metadata: Record<string, unknown> | null | undefined): string | undefined {
-  for (const key of ["locale", "language"]) {
-    const value = metadata?.[key];
-    if (typeof value === "string" && value.trim() !== "") return value;
-  }
-  return undefined;
-}
-
 /** Success, as Auth requires it: JSON content type and an empty object. */
 function success(c: Context): Response {
   return c.json({});
@@ -168,7 +159,7 @@ export function createSupabaseDoor(deps: SupabaseDoorDeps): Hono {
       // Auth never says which channel the user asked for (CONTRACTS.md §1): the policy decides.
       appMetadata: user.app_metadata ?? undefined,
       userMetadata: user.user_metadata ?? undefined,
-      locale: localeOf(user.user_metadata),
+      locales: [user.user_metadata?.locale, user.user_metadata?.language],
     }, deps);
     return outcome.ok ? success(c) : supabaseFailure(c, outcome.reason);
   }
