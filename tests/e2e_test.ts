@@ -19,7 +19,10 @@ Deno.test("e2e: a signed hook reaches Twilio and Auth gets {}", async () => {
     assert.match(delivered, /"id":"SM[0-9a-f]{32}"/);
     // Every SMS's language, encoding and segment count are logged.
     const [attempt] = JSON.parse(delivered).attempts;
-    assert.deepEqual([attempt.language, attempt.encoding, attempt.segments], ["en", "GSM-7", 1]);
+    assert.deepEqual(
+      [attempt.language, attempt.template, attempt.encoding, attempt.segments],
+      ["en", "built-in", "GSM-7", 1],
+    );
     assert.ok(!logs.join("").includes("482913"));
   });
 });

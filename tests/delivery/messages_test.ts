@@ -29,7 +29,7 @@ const LOCALES: [unknown[], string | undefined, string][] = [
   [["en_US"], "BR", "en"],
   [["en"], "JP", "en"],
   [[undefined, "es"], "US", "es"], // user_metadata.language when locale is absent
-  [[undefined, undefined, "FR"], "US", "fr"], // the caller's locale (Okta/Auth0) comes next
+  [[undefined, undefined, "FR"], "US", "fr"], // a later candidate when the earlier are absent
   [["xx-YY", "de"], "US", "de"], // first supported wins
   [["sw"], "KE", "en"], // unsupported, country without a language of ours
   [["sw"], "BR", "pt"], // unsupported, the country's language
@@ -70,9 +70,26 @@ Deno.test("locale: an owner template adds a language we have no words for", () =
 
 const GSM7_LANGUAGES = ["en", "fr", "de", "it", "nl", "id"];
 
+/** The word for "code" a native reader looks for, written here independently of the table. */
+const CODE_WORDS: Record<string, string> = {
+  en: "code",
+  es: "código",
+  pt: "código",
+  fr: "code",
+  de: "code",
+  it: "codice",
+  nl: "code",
+  hi: "कोड",
+  id: "kode",
+  ar: "رمز",
+  ja: "コード",
+  zh: "验证码",
+};
+
 for (const language of LANGUAGES) {
   Deno.test(`templates (${language}): the code, the word for code, one segment with a 20-char app name`, () => {
-    const codeWord = TEMPLATES[language].codeWord;
+    const codeWord = CODE_WORDS[language]!;
+    assert.equal(TEMPLATES[language].codeWord.toLowerCase(), codeWord);
     for (const appName of [undefined, APP20]) {
       for (const validityMinutes of [undefined, 5, 1440]) {
         const messages = createMessages({
@@ -310,4 +327,77 @@ Deno.test("README examples render exactly as documented", () => {
     autofill.sms("482913", ["en"], undefined).body,
     "Your Acme code is 482913.\nFA+9qCX9VSu\n@example.com #482913",
   );
+});
+
+Deno.test("validity: plural forms by Intl.PluralRules", () => {
+  const render = (language: string, minutes: number) =>
+    createMessages({ validityMinutes: minutes, smsTemplates: {} }).sms(
+      "123456",
+      [language],
+      undefined,
+    )
+      .body;
+  assert.match(render("en", 1), /expires in 1 minute\.$/);
+  assert.match(render("en", 2), /expires in 2 minutes\.$/);
+  assert.match(render("de", 1), / 1 Minute gültig\.$/);
+  assert.match(render("de", 10), / 10 Minuten gültig\.$/);
+  assert.match(render("it", 1), /1 minuto\.$/);
+  assert.match(render("nl", 1), /1 minuut geldig\.$/);
+  assert.match(render("ar", 5), /5 دقائق/); // 3–10: plural
+  assert.match(render("ar", 11), /11 دقيقة/); // 11–99: singular
+});
+
+Deno.test("regional writing: Traditional Chinese for TW/HK/MO and zh-Hant, O seu for Portugal", () => {
+  const messages = createMessages({ smsTemplates: {} });
+  for (
+    const [requested, country] of [[[], "TW"], [[], "HK"], [["zh-Hant"], undefined], [
+      ["zh-TW"],
+      "CN",
+    ]] as const
+  ) {
+    const body = messages.sms("123456", requested, country).body;
+    assert.equal(body, "您的驗證碼：123456。", `${requested} ${country}`);
+  }
+  assert.equal(messages.sms("123456", [], "CN").body, "您的验证码：123456。");
+  assert.equal(messages.sms("123456", [], "PT").body, "O seu código de verificação: 123456.");
+  assert.equal(messages.sms("123456", [], "BR").body, "Seu código de verificação: 123456.");
+});
+
+Deno.test("overrides: OTP_SMS_TEMPLATE_ with an empty language is an error, not a silent override", () => {
+  assert.throws(
+    () => settingsFrom({ OTP_SMS_TEMPLATE: "A {code}", OTP_SMS_TEMPLATE_: "B {code}" }),
+    (err: unknown) =>
+      err instanceof ConfigError && err.problems.some((p) => p.variable === "OTP_SMS_TEMPLATE_"),
+  );
+});
+
+Deno.test("overrides: templates and app names are NFC-normalised, so é stays GSM-7", () => {
+  const decomposed = "Votre code Cafe\u0301 : {code}";
+  assert.notEqual(decomposed, decomposed.normalize("NFC"), "the test input is decomposed");
+  const settings = settingsFrom({ OTP_SMS_TEMPLATE_FR: decomposed, OTP_APP_NAME: "Cafe\u0301" });
+  assert.equal(settings.appName, "Café");
+  const sms = createMessages(settings).sms("123456", ["fr"], undefined);
+  assert.equal(sms.encoding.encoding, "GSM-7", JSON.stringify(sms.body));
+});
+
+Deno.test("start: with an Android app hash, languages over one segment are warned about", () => {
+  const logs = captureLogs();
+  appFromEnv({
+    SEND_SMS_HOOK_SECRETS: TEST_SECRET,
+    OTP_PROVIDER: "console",
+    OTP_APP_NAME: "Acme App",
+    OTP_VALIDITY_MINUTES: "10",
+    OTP_ANDROID_APP_HASH: "FA+9qCX9VSu",
+    OTP_WEBOTP_DOMAIN: "examples.com",
+  }, { write: logs.write });
+  const warning = logs.lines.find((l) => l.includes(`"sms_retriever_too_long"`));
+  assert.ok(warning);
+  const languages = JSON.parse(warning).languages.split(",");
+  assert.ok(languages.includes("es") && !languages.includes("en"), languages.join(","));
+  // Without the hash, no such warning.
+  const quiet = captureLogs();
+  appFromEnv({ SEND_SMS_HOOK_SECRETS: TEST_SECRET, OTP_PROVIDER: "console" }, {
+    write: quiet.write,
+  });
+  assert.ok(!quiet.lines.some((l) => l.includes(`"sms_retriever_too_long"`)));
 });

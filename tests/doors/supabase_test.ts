@@ -495,3 +495,20 @@ Deno.test("deployed without a provider: errors, never a silent console provider"
   assert.equal(printed.length, 0);
   assert.ok(logs.lines.some((l) => l.includes("OTP_PROVIDER")));
 });
+
+Deno.test("language: user_metadata.locale, else user_metadata.language, else the number's country", async () => {
+  const cases: [Record<string, unknown>, string, RegExp][] = [
+    [{ locale: "fr-FR", language: "es" }, "16502530000", /^Votre code de vérification/],
+    [{ language: "es" }, "16502530000", /^Tu código de verificación/],
+    [{ locale: "", language: "de" }, "16502530000", /^Ihr Bestätigungscode/],
+    [{}, "5511987654321", /^Seu código de verificação/],
+    [{ locale: "xx" }, "16502530000", /^Your verification code/],
+  ];
+  for (const [userMetadata, phone, expected] of cases) {
+    const t = testApp();
+    await assertAuthSuccess(await postHook(t.app, supabasePayload({ phone, userMetadata })));
+    const sent = t.sent[0];
+    assert.ok(sent && sent.channel === "sms");
+    assert.match(sent.body, expected, JSON.stringify(userMetadata));
+  }
+});

@@ -54,6 +54,18 @@ function reportSegments(config: Config, log: Logger): void {
       report.map((r) => [r.language, `${r.encoding}, ${r.segments} segment(s), ${r.template}`]),
     ),
   });
+  if (config.messages.androidAppHash) {
+    // Android's SMS Retriever reads only messages of at most 140 bytes: one segment.
+    const over = report.filter((r) => r.segments > 1).map((r) => r.language);
+    if (over.length > 0) {
+      log.warn("sms_retriever_too_long", {
+        languages: over.join(","),
+        detail: "these messages take more than one segment (140 bytes), so Android's SMS " +
+          "Retriever will not read them: shorten OTP_APP_NAME, drop OTP_VALIDITY_MINUTES or use " +
+          "shorter templates",
+      });
+    }
+  }
   for (const line of report) {
     if (line.template !== "built-in" && line.segments > 1) {
       log.warn("sms_template_segments", {

@@ -205,7 +205,7 @@ const schema = z.object({
   OTP_DEDUPE_TTL_MS: positiveMs(600_000, 86_400_000, 10_000),
   OTP_MEMORY_MAX_ENTRIES: z.string().trim().regex(/^\d+$/, "must be a whole number")
     .transform(Number).pipe(z.number().int().min(100, "must be at least 100")).default(10_000),
-  OTP_APP_NAME: optionalText.pipe(
+  OTP_APP_NAME: optionalText.transform((v) => v?.normalize("NFC")).pipe(
     z.string().max(40, "must be at most 40 characters").optional(),
   ),
   OTP_VALIDITY_MINUTES: z.string().trim().regex(/^\d+$/, "must be a whole number of minutes")
@@ -229,7 +229,7 @@ const schema = z.object({
     .default("info"),
 });
 
-const TEMPLATE_VARIABLE = /^OTP_SMS_TEMPLATE(?:_(.*))?$/;
+const TEMPLATE_VARIABLE = /^OTP_SMS_TEMPLATE(_.*)?$/;
 /** A language subtag, optionally with a region: `PT`, `PT_BR`, `ES_419`. */
 const TEMPLATE_SUFFIX = /^[A-Z]{2,3}(?:_(?:[A-Z]{2}|\d{3}))?$/;
 
@@ -247,10 +247,11 @@ function smsTemplatesFrom(
   for (const [variable, raw] of Object.entries(env)) {
     const match = variable.match(TEMPLATE_VARIABLE);
     if (!match || raw === undefined) continue;
-    const suffix = match[1] ?? "";
-    const template = raw.replaceAll("\\n", "\n").trim();
+    const suffix = match[1]?.slice(1) ?? "";
+    // NFC: an é typed as e + combining accent would make the whole SMS UCS-2.
+    const template = raw.replaceAll("\\n", "\n").trim().normalize("NFC");
     const problem = (message: string) => problems.push({ variable, message });
-    if (suffix !== "" && !TEMPLATE_SUFFIX.test(suffix)) {
+    if (match[1] !== undefined && !TEMPLATE_SUFFIX.test(suffix)) {
       problem("must end in a language tag such as _PT or _PT_BR");
       continue;
     }

@@ -156,7 +156,9 @@ export function resolveLocale(
     if (!tag) continue;
     const locale = new Intl.Locale(tag);
     if (supported.has(locale.language)) {
-      return { language: locale.language, region: locale.region ?? country };
+      // zh-Hant without a region is written as in Taiwan.
+      const scriptRegion = locale.language === "zh" && locale.script === "Hant" ? "TW" : undefined;
+      return { language: locale.language, region: locale.region ?? scriptRegion ?? country };
     }
   }
   const fromCountry = country ? COUNTRY_LANGUAGE[country] : undefined;

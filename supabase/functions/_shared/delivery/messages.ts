@@ -61,6 +61,13 @@ export interface Messages {
   readonly smsLanguages: ReadonlySet<string>;
 }
 
+const plurals = new Map<string, Intl.PluralRules>();
+function pluralRules(language: string): Intl.PluralRules {
+  let rules = plurals.get(language);
+  if (!rules) plurals.set(language, rules = new Intl.PluralRules(language));
+  return rules;
+}
+
 /** `"PT_BR"` → `"pt"`; `""` → `undefined`. */
 function languageOfSuffix(suffix: string): string | undefined {
   return suffix === "" ? undefined : suffix.split("_")[0]!.toLowerCase();
@@ -121,9 +128,14 @@ export function createMessages(settings: MessageSettings): Messages {
       if (owner) {
         text = fillTemplate(owner[1], values(code));
       } else {
-        const t = TEMPLATES[isBuiltInLanguage(locale.language) ? locale.language : "en"].sms;
-        text = fillTemplate(settings.appName ? t.withApp : t.withoutApp, values(code)) +
-          (settings.validityMinutes === undefined ? "" : fillTemplate(t.validity, values(code)));
+        const language = isBuiltInLanguage(locale.language) ? locale.language : "en";
+        const all = TEMPLATES[language];
+        const t = (locale.region ? all.smsRegions?.[locale.region] : undefined) ?? all.sms;
+        text = fillTemplate(settings.appName ? t.withApp : t.withoutApp, values(code));
+        if (settings.validityMinutes !== undefined) {
+          const form = pluralRules(language).select(settings.validityMinutes);
+          text += fillTemplate(t.validity[form] ?? t.validity.other, values(code));
+        }
       }
       // Autofill: Android's SMS Retriever finds its app hash anywhere; WebOTP needs its
       // origin-bound line to be the last one.

@@ -60,6 +60,7 @@ function render(
         message: { channel, to, body: sms.body },
         about: {
           language: sms.language,
+          template: sms.template,
           encoding: sms.encoding.encoding,
           segments: sms.encoding.segments,
         },

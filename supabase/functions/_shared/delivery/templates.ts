@@ -17,17 +17,32 @@ export const PLACEHOLDERS = ["code", "app", "minutes"] as const;
 /** One of {@linkcode PLACEHOLDERS}. */
 export type Placeholder = typeof PLACEHOLDERS[number];
 
+/**
+ * The validity sentence by plural category of the minutes (`Intl.PluralRules`): `other` is
+ * required, the rest where the language needs them ("1 minute", Arabic "3 دقائق").
+ */
+export type PluralForms =
+  & { readonly other: string }
+  & Partial<
+    Record<Intl.LDMLPluralRule, string>
+  >;
+
+/** The SMS words of a language or of one of its regions. */
+export interface SmsTemplates {
+  /** With `OTP_APP_NAME` set. */
+  readonly withApp: string;
+  readonly withoutApp: string;
+  /** Appended when `OTP_VALIDITY_MINUTES` is set. */
+  readonly validity: PluralForms;
+}
+
 /** The words of one language. */
 export interface LanguageTemplates {
   /** The word for "code" that every SMS in this language contains. */
   readonly codeWord: string;
-  readonly sms: {
-    /** With `OTP_APP_NAME` set. */
-    readonly withApp: string;
-    readonly withoutApp: string;
-    /** Appended when `OTP_VALIDITY_MINUTES` is set. */
-    readonly validity: string;
-  };
+  readonly sms: SmsTemplates;
+  /** Regions whose written language differs (Traditional Chinese, European Portuguese). */
+  readonly smsRegions?: Readonly<Record<string, SmsTemplates>>;
   readonly voice: {
     /** Twilio `<Say>` language and voice (Amazon Polly; Google for Indonesian). */
     readonly language: string;
@@ -47,7 +62,10 @@ export const TEMPLATES: Readonly<Record<Language, LanguageTemplates>> = {
     sms: {
       withApp: "Your {app} code is {code}.",
       withoutApp: "Your verification code is {code}.",
-      validity: " It expires in {minutes} minutes.",
+      validity: {
+        one: " It expires in {minutes} minute.",
+        other: " It expires in {minutes} minutes.",
+      },
     },
     voice: {
       language: "en-US",
@@ -66,14 +84,14 @@ export const TEMPLATES: Readonly<Record<Language, LanguageTemplates>> = {
     sms: {
       withApp: "Tu código de {app} es {code}.",
       withoutApp: "Tu código de verificación es {code}.",
-      validity: " Caduca en {minutes} min.",
+      validity: { other: " Vence en {minutes} min." },
     },
     voice: {
       language: "es-US",
       voice: "Polly.Lupe",
       regions: { ES: { language: "es-ES", voice: "Polly.Lucia" } },
       intro: "Tu código de verificación es",
-      again: "Otra vez, tu código es",
+      again: "Repito, tu código es",
     },
   },
   pt: {
@@ -81,7 +99,14 @@ export const TEMPLATES: Readonly<Record<Language, LanguageTemplates>> = {
     sms: {
       withApp: "Seu código {app}: {code}.",
       withoutApp: "Seu código de verificação: {code}.",
-      validity: " Expira em {minutes} min.",
+      validity: { other: " Expira em {minutes} min." },
+    },
+    smsRegions: {
+      PT: {
+        withApp: "O seu código {app}: {code}.",
+        withoutApp: "O seu código de verificação: {code}.",
+        validity: { other: " Expira em {minutes} min." },
+      },
     },
     voice: {
       language: "pt-BR",
@@ -96,7 +121,7 @@ export const TEMPLATES: Readonly<Record<Language, LanguageTemplates>> = {
     sms: {
       withApp: "Votre code {app} est {code}.",
       withoutApp: "Votre code de vérification est {code}.",
-      validity: " Il expire dans {minutes} min.",
+      validity: { other: " Valable {minutes} min." },
     },
     voice: {
       language: "fr-FR",
@@ -111,7 +136,7 @@ export const TEMPLATES: Readonly<Record<Language, LanguageTemplates>> = {
     sms: {
       withApp: "Ihr Code für {app} lautet {code}.",
       withoutApp: "Ihr Bestätigungscode lautet {code}.",
-      validity: " Gültig für {minutes} Minuten.",
+      validity: { one: " {minutes} Minute gültig.", other: " {minutes} Minuten gültig." },
     },
     voice: {
       language: "de-DE",
@@ -125,7 +150,7 @@ export const TEMPLATES: Readonly<Record<Language, LanguageTemplates>> = {
     sms: {
       withApp: "Il tuo codice {app} è {code}.",
       withoutApp: "Il tuo codice di verifica è {code}.",
-      validity: " Scade tra {minutes} minuti.",
+      validity: { one: " Scade tra {minutes} minuto.", other: " Scade tra {minutes} minuti." },
     },
     voice: {
       language: "it-IT",
@@ -137,9 +162,9 @@ export const TEMPLATES: Readonly<Record<Language, LanguageTemplates>> = {
   nl: {
     codeWord: "code",
     sms: {
-      withApp: "Je code voor {app} is {code}.",
-      withoutApp: "Je verificatiecode is {code}.",
-      validity: " Geldig voor {minutes} minuten.",
+      withApp: "Uw code voor {app} is {code}.",
+      withoutApp: "Uw verificatiecode is {code}.",
+      validity: { one: " {minutes} minuut geldig.", other: " {minutes} minuten geldig." },
     },
     voice: {
       language: "nl-NL",
@@ -151,9 +176,9 @@ export const TEMPLATES: Readonly<Record<Language, LanguageTemplates>> = {
   hi: {
     codeWord: "कोड",
     sms: {
-      withApp: "{app} कोड: {code}",
+      withApp: "आपका {app} कोड: {code}",
       withoutApp: "आपका सत्यापन कोड: {code}",
-      validity: " ({minutes} मिनट तक मान्य)",
+      validity: { other: " ({minutes} मिनट तक मान्य)" },
     },
     voice: {
       language: "hi-IN",
@@ -167,7 +192,7 @@ export const TEMPLATES: Readonly<Record<Language, LanguageTemplates>> = {
     sms: {
       withApp: "Kode {app} Anda: {code}.",
       withoutApp: "Kode verifikasi Anda: {code}.",
-      validity: " Berlaku {minutes} menit.",
+      validity: { other: " Berlaku {minutes} menit." },
     },
     voice: {
       language: "id-ID",
@@ -181,7 +206,8 @@ export const TEMPLATES: Readonly<Record<Language, LanguageTemplates>> = {
     sms: {
       withApp: "رمز {app}: {code}",
       withoutApp: "رمز التحقق الخاص بك: {code}",
-      validity: " (صالح {minutes} دقيقة)",
+      // 3 to 10 take the plural دقائق; other counts the singular دقيقة.
+      validity: { few: " (صالح {minutes} دقائق)", other: " (صالح {minutes} دقيقة)" },
     },
     voice: {
       language: "arb",
@@ -195,13 +221,13 @@ export const TEMPLATES: Readonly<Record<Language, LanguageTemplates>> = {
     sms: {
       withApp: "{app}の確認コード：{code}",
       withoutApp: "確認コード：{code}",
-      validity: "（{minutes}分間有効）",
+      validity: { other: "（{minutes}分間有効）" },
     },
     voice: {
       language: "ja-JP",
       voice: "Polly.Mizuki",
-      intro: "あなたの確認コードは",
-      again: "もう一度、確認コードは",
+      intro: "確認コードは",
+      again: "もう一度繰り返します。確認コードは",
     },
   },
   zh: {
@@ -209,8 +235,14 @@ export const TEMPLATES: Readonly<Record<Language, LanguageTemplates>> = {
     sms: {
       withApp: "您的{app}验证码：{code}。",
       withoutApp: "您的验证码：{code}。",
-      validity: "{minutes}分钟内有效。",
+      validity: { other: "{minutes}分钟内有效。" },
     },
+    // Traditional characters where they are written.
+    smsRegions: Object.fromEntries(["TW", "HK", "MO"].map((region) => [region, {
+      withApp: "您的{app}驗證碼：{code}。",
+      withoutApp: "您的驗證碼：{code}。",
+      validity: { other: "{minutes}分鐘內有效。" },
+    }])),
     voice: {
       language: "cmn-CN",
       voice: "Polly.Zhiyu",

@@ -80,8 +80,10 @@ export type Attempt = {
   /** The provider's id of the message or call (Twilio SID). */
   readonly id?: string;
   readonly ms: number;
-  /** SMS only: the language, the encoding and how many segments it cost. */
+  /** SMS only: the language, whose words (`built-in` or the owner's variable), the encoding
+   * and how many segments it cost. */
   readonly language?: string;
+  readonly template?: string;
   readonly encoding?: "GSM-7" | "UCS-2";
   readonly segments?: number;
 };
