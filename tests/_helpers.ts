@@ -149,7 +149,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     config,
     provider,
     store: options.store ?? createMemoryDedupeStore({ maxEntries: 1000, now }),
-    storeName: "memory",
+    storeStatus: () => Promise.resolve({ kind: "memory", state: "ok" }),
     log: createLogger({ level: "debug", write: logs.write, now }),
     now,
   });

@@ -213,15 +213,27 @@ Deno.test("a chunked body over 1 MB (no content-length) is refused with 413 as w
 });
 
 Deno.test("an unexpected exception inside the hook still answers in Auth's dialect", async () => {
-  const failingStore = {
-    claim: () => Promise.reject(new Error("store down")),
+  // A store that breaks after the delivery: nothing catches it on the way up.
+  const brokenSettle = {
+    claim: () => Promise.resolve({ kind: "first" as const }),
+    settle: () => Promise.reject(new TypeError("bug")),
+  };
+  const t = testApp({ store: brokenSettle });
+  const error = await authError(await postHook(t.app, supabasePayload()));
+  assert.equal(error.http_code, 500);
+  assert.ok(t.logs.lines.some((l) => l.includes(`"unhandled_error"`)));
+});
+
+Deno.test("a store that refuses the claim (closed mode) answers 500 and sends nothing", async () => {
+  const refusing = {
+    claim: () => Promise.reject(new Error("database down")),
     settle: () => Promise.resolve(),
   };
-  const t = testApp({ store: failingStore });
+  const t = testApp({ store: refusing });
   const error = await authError(await postHook(t.app, supabasePayload()));
   assert.equal(error.http_code, 500);
   assert.equal(t.sent.length, 0);
-  assert.ok(t.logs.lines.some((l) => l.includes(`"unhandled_error"`)));
+  assert.ok(t.logs.lines.some((l) => l.includes(`"store_unavailable"`)));
 });
 
 Deno.test("a large but legal body (900 KB of user metadata) is delivered", async () => {
@@ -439,7 +451,7 @@ Deno.test("health: 200 with version and channels, no secrets", async () => {
     version: body.version,
     provider: "recording",
     channels: { sms: true, whatsapp: false, voice: false },
-    store: "memory",
+    store: { kind: "memory", state: "ok" },
   });
   const denoJson = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
   assert.equal(body.version, denoJson.version);

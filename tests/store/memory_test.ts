@@ -2,12 +2,15 @@ import assert from "node:assert/strict";
 import type { Outcome } from "../../supabase/functions/_shared/delivery/types.ts";
 import { createMemoryDedupeStore } from "../../supabase/functions/_shared/store/memory.ts";
 
+/** Claim options with a TTL; the deadline and door don't matter to the memory store. */
+const opts = (ttlMs: number) => ({ ttlMs, deadline: Date.now() + 4000, door: "supabase" });
+
 const DELIVERED: Outcome = { ok: true, channel: "sms", provider: "p", id: "SM1", attempts: [] };
 
 Deno.test("memory store: first claim, then duplicates see the settled outcome", async () => {
   const store = createMemoryDedupeStore({ maxEntries: 100 });
-  assert.deepEqual(await store.claim("k", 1000), { kind: "first" });
-  const dup = await store.claim("k", 1000);
+  assert.deepEqual(await store.claim("k", opts(1000)), { kind: "first" });
+  const dup = await store.claim("k", opts(1000));
   assert.equal(dup.kind, "duplicate");
   await store.settle("k", DELIVERED);
   assert.deepEqual(await (dup.kind === "duplicate" && dup.outcome), DELIVERED);
@@ -16,30 +19,30 @@ Deno.test("memory store: first claim, then duplicates see the settled outcome", 
 Deno.test("memory store: entries expire after their TTL", async () => {
   let now = 0;
   const store = createMemoryDedupeStore({ maxEntries: 100, now: () => now });
-  await store.claim("k", 1000);
+  await store.claim("k", opts(1000));
   await store.settle("k", DELIVERED);
   now = 999;
-  assert.equal((await store.claim("k", 1000)).kind, "duplicate");
+  assert.equal((await store.claim("k", opts(1000))).kind, "duplicate");
   now = 1000;
-  assert.equal((await store.claim("k", 1000)).kind, "first");
+  assert.equal((await store.claim("k", opts(1000))).kind, "first");
 });
 
 Deno.test("memory store: bounded in entries, the oldest go first", async () => {
   const store = createMemoryDedupeStore({ maxEntries: 100 });
   for (let i = 0; i < 1000; i++) {
-    await store.claim(`k${i}`, 60_000);
+    await store.claim(`k${i}`, opts(60_000));
     await store.settle(`k${i}`, DELIVERED);
   }
   assert.ok(store.size <= 100, `size ${store.size}`);
-  assert.equal((await store.claim("k999", 60_000)).kind, "duplicate");
-  assert.equal((await store.claim("k0", 60_000)).kind, "first");
+  assert.equal((await store.claim("k999", opts(60_000))).kind, "duplicate");
+  assert.equal((await store.claim("k0", opts(60_000))).kind, "first");
 });
 
 Deno.test("memory store: waiters of an evicted pending entry still get its outcome", async () => {
   const store = createMemoryDedupeStore({ maxEntries: 100 });
-  await store.claim("pending", 60_000);
-  const dup = await store.claim("pending", 60_000);
-  for (let i = 0; i < 200; i++) await store.claim(`k${i}`, 60_000);
+  await store.claim("pending", opts(60_000));
+  const dup = await store.claim("pending", opts(60_000));
+  for (let i = 0; i < 200; i++) await store.claim(`k${i}`, opts(60_000));
   await store.settle("pending", DELIVERED);
   assert.deepEqual(await (dup.kind === "duplicate" && dup.outcome), DELIVERED);
 });
@@ -48,22 +51,22 @@ Deno.test("memory store: only failures certainly not sent are released for a ret
   const store = createMemoryDedupeStore({ maxEntries: 100 });
   const refused: Outcome = { ok: false, reason: "rate_limited", sent: "no", attempts: [] };
   const unknown: Outcome = { ok: false, reason: "timeout", sent: "unknown", attempts: [] };
-  await store.claim("a", 1000);
+  await store.claim("a", opts(1000));
   await store.settle("a", refused);
-  assert.equal((await store.claim("a", 1000)).kind, "first");
-  await store.claim("b", 1000);
+  assert.equal((await store.claim("a", opts(1000))).kind, "first");
+  await store.claim("b", opts(1000));
   await store.settle("b", unknown);
-  assert.equal((await store.claim("b", 1000)).kind, "duplicate");
+  assert.equal((await store.claim("b", opts(1000))).kind, "duplicate");
 });
 
 Deno.test("memory store: an in-flight entry is never evicted, so a retry of it cannot send again", async () => {
   const store = createMemoryDedupeStore({ maxEntries: 100 });
-  await store.claim("pending", 60_000);
+  await store.claim("pending", opts(60_000));
   for (let i = 0; i < 500; i++) {
-    await store.claim(`k${i}`, 60_000);
+    await store.claim(`k${i}`, opts(60_000));
     await store.settle(`k${i}`, DELIVERED);
   }
-  const retry = await store.claim("pending", 60_000);
+  const retry = await store.claim("pending", opts(60_000));
   assert.equal(retry.kind, "duplicate");
   await store.settle("pending", DELIVERED);
   assert.deepEqual(await (retry.kind === "duplicate" && retry.outcome), DELIVERED);
@@ -73,7 +76,7 @@ Deno.test("memory store: an in-flight entry is never evicted, so a retry of it c
 Deno.test("memory store: an in-flight entry outlives its TTL until it settles", async () => {
   let now = 0;
   const store = createMemoryDedupeStore({ maxEntries: 100, now: () => now });
-  await store.claim("slow", 1000);
+  await store.claim("slow", opts(1000));
   now = 5000;
-  assert.equal((await store.claim("slow", 1000)).kind, "duplicate");
+  assert.equal((await store.claim("slow", opts(1000))).kind, "duplicate");
 });

@@ -11,7 +11,7 @@ import { CHANNELS } from "./delivery/types.ts";
 import { createSupabaseDoor, supabaseFailure } from "./doors/supabase.ts";
 import type { Logger } from "./log.ts";
 import type { Provider } from "./providers/types.ts";
-import type { DedupeStore } from "./store/types.ts";
+import type { DedupeStore, StoreStatus } from "./store/types.ts";
 import { VERSION } from "./version.ts";
 import { createWebhookVerifier } from "./webhook.ts";
 
@@ -23,7 +23,8 @@ export interface AppDeps {
   readonly config: Config;
   readonly provider: Provider;
   readonly store: DedupeStore;
-  readonly storeName: string;
+  /** What health says about the store. */
+  readonly storeStatus: () => Promise<StoreStatus>;
   readonly log: Logger;
   readonly now: () => number;
 }
@@ -43,7 +44,7 @@ function base(log: Logger): Hono {
  *
  * @example
  * ```ts
- * const app = createApp({ config, provider, store, storeName: "memory", log, now: Date.now });
+ * const app = createApp({ config, provider, store, storeStatus, log, now: Date.now });
  * Deno.serve(app.fetch);
  * ```
  */
@@ -51,16 +52,22 @@ export function createApp(deps: AppDeps): Hono {
   const { config } = deps;
   const app = base(deps.log);
 
-  app.get("/health", (c) =>
-    c.json({
-      status: "ok",
+  app.get("/health", async (c) => {
+    const store = await deps.storeStatus();
+    if (store.state !== "ok") {
+      // Loud: deliveries run on memory (or fail, in closed mode) until this is fixed.
+      deps.log.error("store_degraded", { store: store.kind, state: store.state });
+    }
+    return c.json({
+      status: store.state === "ok" ? "ok" : "degraded",
       version: VERSION,
       provider: deps.provider.name,
       channels: Object.fromEntries(
         CHANNELS.map((c) => [c, deps.provider.channels.includes(c)]),
       ),
-      store: deps.storeName,
-    }));
+      store,
+    });
+  });
 
   app.route(
     "/",

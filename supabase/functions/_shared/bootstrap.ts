@@ -12,6 +12,9 @@ import { createConsoleProvider } from "./providers/console.ts";
 import { createTwilioProvider } from "./providers/twilio/index.ts";
 import type { Provider } from "./providers/types.ts";
 import { createMemoryDedupeStore } from "./store/memory.ts";
+import { createPostgresDedupeStore } from "./store/postgres.ts";
+import { createResilientStore } from "./store/resilient.ts";
+import type { DedupeStore, StoreStatus } from "./store/types.ts";
 
 /** Options of {@linkcode appFromEnv}. */
 export interface BootstrapOptions {
@@ -43,6 +46,34 @@ function providerFor(config: Config, log: Logger, options: BootstrapOptions): Pr
       return createConsoleProvider({ print: muted ? () => {} : options.print });
     }
   }
+}
+
+/** The memory store, or PostgreSQL (loaded and connected on first use) with its fallback. */
+function storeFor(config: Config, memory: DedupeStore, log: Logger): {
+  store: DedupeStore;
+  storeStatus: () => Promise<StoreStatus>;
+} {
+  if (config.store.kind === "memory") {
+    return { store: memory, storeStatus: () => Promise.resolve({ kind: "memory", state: "ok" }) };
+  }
+  const { url, timeoutMs, onFailure } = config.store;
+  const primary = createPostgresDedupeStore({
+    timeoutMs,
+    connect: async () => {
+      const { default: postgres } = await import("postgres");
+      // A small pool per isolate; no prepared statements (Supabase's transaction pooler).
+      return postgres(url, {
+        max: 2,
+        prepare: false,
+        connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+        idle_timeout: 30,
+        connection: { application_name: "otp-relay" },
+        onnotice: () => {},
+      });
+    },
+  });
+  const store = createResilientStore({ primary, fallback: memory, mode: onFailure, log });
+  return { store, storeStatus: () => store.status() };
 }
 
 /** Logs what each language's SMS costs; warns where an owner template needs several segments. */
@@ -106,7 +137,8 @@ export function appFromEnv(
   for (const warning of configWarnings(env, config)) log.warn("configuration", { detail: warning });
   reportSegments(config, log);
   const provider = providerFor(config, log, options);
-  const store = createMemoryDedupeStore({ maxEntries: config.memoryMaxEntries, now });
-  const app = createApp({ config, provider, store, storeName: "memory", log, now });
+  const memory = createMemoryDedupeStore({ maxEntries: config.memoryMaxEntries, now });
+  const { store, storeStatus } = storeFor(config, memory, log);
+  const app = createApp({ config, provider, store, storeStatus, log, now });
   return { app, config, log };
 }

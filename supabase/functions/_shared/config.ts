@@ -53,8 +53,23 @@ export interface ConsoleConfig {
 /** The provider chosen by `OTP_PROVIDER`. */
 export type ProviderConfig = TwilioConfig | ConsoleConfig;
 
+/** Where shared state lives. */
+export type StoreConfig =
+  | { readonly kind: "memory" }
+  | {
+    readonly kind: "postgres";
+    /** A secret: never logged. */
+    readonly url: string;
+    /** `OTP_STORE_ON_FAILURE`. */
+    readonly onFailure: "open" | "closed";
+    /** `OTP_DB_TIMEOUT_MS`: upper bound of one query. */
+    readonly timeoutMs: number;
+  };
+
 /** The whole, validated configuration. */
 export interface Config {
+  /** The shared store: PostgreSQL when a database URL is set. */
+  readonly store: StoreConfig;
   /** Standard Webhooks secrets for the Supabase door, `whsec_` form, newest first. */
   readonly supabaseHookSecrets: readonly string[];
   readonly provider: ProviderConfig;
@@ -157,6 +172,16 @@ const e164 = z.string().trim().regex(
   "must be an E.164 number such as +15551234567",
 );
 
+/** A PostgreSQL URL; the message never repeats it (it carries the password). */
+const dbUrl = z.string().trim().refine((v) => {
+  try {
+    const u = new URL(v);
+    return (u.protocol === "postgres:" || u.protocol === "postgresql:") && u.hostname !== "";
+  } catch {
+    return false;
+  }
+}, "must be a postgres:// or postgresql:// URL");
+
 /** Wraps a parser that throws `Error`s into a zod transform. */
 const parsedWith = <T>(parse: (text: string) => T) =>
   z.string().transform((text, ctx) => {
@@ -225,6 +250,11 @@ const schema = z.object({
     /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
     "must be a host name such as example.com (no scheme, no path)",
   ).optional(),
+  DATABASE_URL: dbUrl.optional(),
+  SUPABASE_DB_URL: dbUrl.optional(),
+  OTP_STORE_ON_FAILURE: z.enum(["open", "closed"], { error: "must be open or closed" })
+    .default("open"),
+  OTP_DB_TIMEOUT_MS: positiveMs(800, 3000, 50),
   OTP_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` })
     .default("info"),
 });
@@ -353,7 +383,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }, problems);
   if (problems.length > 0 || !provider) throw new ConfigError(problems);
 
+  // DATABASE_URL wins; Supabase injects SUPABASE_DB_URL into every deployed function.
+  const dbUrlValue = e.DATABASE_URL ?? e.SUPABASE_DB_URL;
   return {
+    store: dbUrlValue
+      ? {
+        kind: "postgres",
+        url: dbUrlValue,
+        onFailure: e.OTP_STORE_ON_FAILURE,
+        timeoutMs: e.OTP_DB_TIMEOUT_MS,
+      }
+      : { kind: "memory" },
     supabaseHookSecrets: e.SEND_SMS_HOOK_SECRETS,
     provider,
     policy: {

@@ -6,7 +6,7 @@
  */
 import { within } from "../async.ts";
 import { maskPhone } from "../log.ts";
-import type { DedupeStore } from "../store/types.ts";
+import type { Claim, DedupeStore } from "../store/types.ts";
 import { route, type RouterDeps } from "./router.ts";
 import type { DeliveryRequest, Outcome } from "./types.ts";
 
@@ -42,8 +42,30 @@ export async function deliver(
   deps: DeliveryDeps,
 ): Promise<DeliveryResult> {
   const started = deps.now();
-  const claim = await deps.store.claim(request.dedupeKey, deps.dedupeTtlMs);
   const logFields = { door: request.door, to: maskPhone(request.to.e164) };
+  let claim: Claim;
+  try {
+    claim = await deps.store.claim(request.dedupeKey, {
+      ttlMs: deps.dedupeTtlMs,
+      deadline: request.deadline,
+      door: request.door,
+    });
+  } catch (err) {
+    // Closed mode: without shared state a retry could send twice, so nothing is sent.
+    deps.log.error("store_unavailable", {
+      ...logFields,
+      error: err instanceof Error ? err.name : typeof err,
+    });
+    return {
+      outcome: {
+        ok: false,
+        reason: "store_unavailable",
+        sent: "no",
+        attempts: [],
+        detail: "dedupe store unavailable (OTP_STORE_ON_FAILURE=closed)",
+      },
+    };
+  }
 
   if (claim.kind === "duplicate") {
     // The caller retried (Auth: new webhook-id, same body): never send a second message. The

@@ -43,6 +43,7 @@ const table: Record<FailureReason | "invalid_payload", UserFacingError> = {
   channel_config: { httpCode: 500, message: TRY_LATER },
   channel_refused: { httpCode: 500, message: "We couldn't send your code. Please try again." },
   no_channel: { httpCode: 500, message: TRY_LATER },
+  store_unavailable: { httpCode: 500, message: TRY_LATER },
   provider_unavailable: {
     httpCode: 500,
     message: "We couldn't send your code. Please try again.",

@@ -63,6 +63,8 @@ export type FailureReason =
   | "provider_unavailable"
   /** No answer within the attempt's time. */
   | "timeout"
+  /** The shared store can't be reached and OTP_STORE_ON_FAILURE=closed. */
+  | "store_unavailable"
   /** Anything else; a bug or an unexpected answer. */
   | "internal";
 

@@ -63,7 +63,7 @@ export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStor
     get size() {
       return entries.size;
     },
-    claim(key, ttlMs) {
+    claim(key, { ttlMs }) {
       const at = now();
       const existing = entries.get(key);
       if (existing) {

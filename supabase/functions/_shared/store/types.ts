@@ -16,10 +16,35 @@ export type Claim =
    */
   | { readonly kind: "duplicate"; readonly outcome: Promise<Outcome> };
 
+/** What a claim is about. */
+export interface ClaimOptions {
+  /** How long a retry of the same request is answered from this claim. */
+  readonly ttlMs: number;
+  /** Epoch ms after which the caller stops waiting for another copy's outcome. */
+  readonly deadline: number;
+  /** The front door, for the log. */
+  readonly door: string;
+}
+
 /** Remembers deliveries so that a caller's retry never sends a second message. */
 export interface DedupeStore {
-  /** Claims `key` for `ttlMs`; see {@linkcode Claim}. */
-  claim(key: string, ttlMs: number): Promise<Claim>;
+  /** Claims `key`; see {@linkcode Claim}. May reject when the store is unreachable. */
+  claim(key: string, options: ClaimOptions): Promise<Claim>;
   /** Records the outcome of a claimed key and wakes the duplicates waiting for it. */
   settle(key: string, outcome: Outcome): Promise<void>;
+}
+
+/** The store could not be used and the configuration says to fail closed. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StoreUnavailableError";
+  }
+}
+
+/** What health says about the store. */
+export interface StoreStatus {
+  readonly kind: "memory" | "postgres";
+  /** `ok`, or why deliveries run on memory (or fail, in closed mode). */
+  readonly state: "ok" | "migration_missing" | "unreachable";
 }

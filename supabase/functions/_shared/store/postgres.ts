@@ -1,0 +1,174 @@
+/**
+ * The PostgreSQL dedupe store: one row per delivery in `otp_relay.deliveries`, shared by every
+ * instance of the function. A claim is one `insert … on conflict`; the instance whose insert
+ * wins delivers, the others wait for its outcome by polling the row.
+ *
+ * Every query has a short client-side timeout (cancelled on expiry) so a slow database cannot
+ * eat the caller's budget. No prepared statements: Supabase's transaction pooler can't keep them.
+ *
+ * @module
+ */
+import type postgres from "postgres";
+import type { Outcome } from "../delivery/types.ts";
+import type { Claim, ClaimOptions, DedupeStore, StoreStatus } from "./types.ts";
+
+/** Options of {@linkcode createPostgresDedupeStore}. */
+export interface PostgresStoreOptions {
+  /** Creates the client on first use (keeps start-up light); called again after a failure. */
+  readonly connect: () => Promise<postgres.Sql>;
+  /** Upper bound of one query. */
+  readonly timeoutMs: number;
+  /** How often a duplicate looks at the row of the copy that is delivering. */
+  readonly pollMs?: number;
+  /** A row still `sending` after this long belongs to an instance that died mid-delivery. */
+  readonly staleSendingMs?: number;
+  readonly now?: () => number;
+}
+
+/** The migration was never applied: the schema or table is missing. */
+export class MigrationMissingError extends Error {
+  constructor(options?: ErrorOptions) {
+    super("The otp_relay schema is missing: apply supabase/migrations", options);
+    this.name = "MigrationMissingError";
+  }
+}
+
+/** A query took longer than its budget and was cancelled. */
+export class StoreTimeoutError extends Error {
+  constructor() {
+    super("The database did not answer in time");
+    this.name = "StoreTimeoutError";
+  }
+}
+
+/** Undefined table, undefined schema: what a database without the migration answers. */
+const MISSING = new Set(["42P01", "3F000"]);
+
+function translate(err: unknown): unknown {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "string" && MISSING.has(code)
+    ? new MigrationMissingError({ cause: err })
+    : err;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A PostgreSQL-backed {@linkcode DedupeStore} with a health check. */
+export interface PostgresDedupeStore extends DedupeStore {
+  status(): Promise<StoreStatus>;
+}
+
+/**
+ * Creates the store.
+ *
+ * @example
+ * ```ts
+ * const store = createPostgresDedupeStore({
+ *   connect: async () => postgres(url, { prepare: false }),
+ *   timeoutMs: 800,
+ * });
+ * ```
+ */
+export function createPostgresDedupeStore(options: PostgresStoreOptions): PostgresDedupeStore {
+  const pollMs = options.pollMs ?? 100;
+  const staleMs = options.staleSendingMs ?? 60_000;
+  const now = options.now ?? Date.now;
+  let client: Promise<postgres.Sql> | undefined;
+  const sql = (): Promise<postgres.Sql> =>
+    client ??= options.connect().catch((err) => {
+      client = undefined;
+      throw err;
+    });
+
+  /** Runs a query with the store's timeout; a late query is cancelled. */
+  async function query<T>(
+    build: (sql: postgres.Sql) => postgres.PendingQuery<postgres.Row[]>,
+    timeoutMs = options.timeoutMs,
+  ): Promise<T[]> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreTimeoutError()), timeoutMs);
+    });
+    let pending: postgres.PendingQuery<postgres.Row[]> | undefined;
+    try {
+      const run = sql().then((s) => {
+        pending = build(s);
+        return pending;
+      });
+      return await Promise.race([run, late]) as unknown as T[];
+    } catch (err) {
+      if (err instanceof StoreTimeoutError) pending?.cancel();
+      throw translate(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Waits for the outcome of the copy that holds the key, until the caller's deadline. */
+  async function outcomeOf(key: string, deadline: number): Promise<Outcome> {
+    while (now() < deadline) {
+      let rows: { state: string; outcome: Outcome | null; age_ms: number }[];
+      try {
+        rows = await query((s) =>
+          s`select state, outcome,
+              (extract(epoch from (now() - updated_at)) * 1000)::float8 as age_ms
+            from otp_relay.deliveries where dedupe_key = ${key}`
+        );
+      } catch {
+        break; // the database went away: leave it to the deadline
+      }
+      const row = rows[0];
+      if (row && row.state !== "sending" && row.outcome) return row.outcome;
+      if (!row || row.age_ms > staleMs) {
+        // The instance that claimed it died mid-delivery: the message may or may not have left.
+        return {
+          ok: false,
+          reason: "internal",
+          sent: "unknown",
+          attempts: [],
+          detail: "the delivering instance did not finish",
+        };
+      }
+      await sleep(Math.min(pollMs, Math.max(0, deadline - now())));
+    }
+    return new Promise<never>(() => {}); // still in flight at the deadline
+  }
+
+  return {
+    async claim(key: string, { ttlMs, deadline, door }: ClaimOptions): Promise<Claim> {
+      // Wins when the key is new, expired, or settled as a failure that certainly didn't send.
+      const rows = await query((s) =>
+        s`insert into otp_relay.deliveries as d (dedupe_key, door, dedupe_until)
+          values (${key}, ${door}, now() + ${ttlMs} * interval '1 millisecond')
+          on conflict (dedupe_key) do update set
+            state = 'sending', outcome = null, retry_allowed = false, door = excluded.door,
+            created_at = now(), updated_at = now(), dedupe_until = excluded.dedupe_until
+          where d.dedupe_until <= now() or (d.state = 'failed' and d.retry_allowed)
+          returning 1`
+      );
+      if (rows.length === 1) return { kind: "first" };
+      return { kind: "duplicate", outcome: outcomeOf(key, deadline) };
+    },
+    async settle(key: string, outcome: Outcome): Promise<void> {
+      const retryAllowed = !outcome.ok && outcome.sent === "no";
+      await query((s) =>
+        s`update otp_relay.deliveries set
+            state = ${outcome.ok ? "sent" : "failed"},
+            outcome = ${s.json(JSON.parse(JSON.stringify(outcome)))},
+            retry_allowed = ${retryAllowed}, updated_at = now()
+          where dedupe_key = ${key} and state = 'sending'`
+      );
+    },
+    async status(): Promise<StoreStatus> {
+      try {
+        await query((s) => s`select 1 from otp_relay.deliveries limit 1`);
+        return { kind: "postgres", state: "ok" };
+      } catch (err) {
+        return {
+          kind: "postgres",
+          state: err instanceof MigrationMissingError ? "migration_missing" : "unreachable",
+        };
+      }
+    },
+  };
+}
