@@ -1,0 +1,261 @@
+// The shared store against a real PostgreSQL (tests/_postgres.ts starts one when DATABASE_URL is
+// unset): several instances of the function, one database.
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { appFromEnv } from "../../supabase/functions/_shared/bootstrap.ts";
+import type { Outcome } from "../../supabase/functions/_shared/delivery/types.ts";
+import { createPostgresDedupeStore } from "../../supabase/functions/_shared/store/postgres.ts";
+import { captureLogs, signedInit, supabasePayload, TEST_SECRET } from "../_helpers.ts";
+import { testDatabase } from "../_postgres.ts";
+
+const DELIVERED: Outcome = {
+  ok: true,
+  channel: "sms",
+  provider: "console",
+  id: "console-1",
+  attempts: [],
+};
+
+/** One instance of the deployed function on `url`, counting what its console provider sends. */
+function instance(url: string, env: Record<string, string> = {}) {
+  const printed: string[] = [];
+  const logs = captureLogs();
+  const boot = appFromEnv({
+    SEND_SMS_HOOK_SECRETS: TEST_SECRET,
+    OTP_PROVIDER: "console",
+    DATABASE_URL: url,
+    ...env,
+  }, { print: (line) => printed.push(line), write: logs.write });
+  assert.ok("config" in boot);
+  const post = (body: string, id: string) =>
+    Promise.resolve(boot.app.request(
+      "/send-sms",
+      signedInit(body, { id, timestamp: Math.floor(Date.now() / 1000) }),
+    ));
+  const health = async () => await (await boot.app.request("/send-sms/health")).json();
+  return { post, printed, logs: logs.lines, health };
+}
+
+Deno.test("postgres: two instances racing 50 copies of one request send exactly once", async () => {
+  const db = await testDatabase();
+  const a = instance(db.url);
+  const b = instance(db.url);
+  const body = JSON.stringify(supabasePayload());
+  const answers = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).post(body, `msg_${i}`)),
+  );
+  for (const res of answers) assert.equal(await res.text(), "{}");
+  assert.equal(a.printed.length + b.printed.length, 1, "exactly one message left");
+});
+
+Deno.test("postgres: a retry landing on another instance later is answered from the row", async () => {
+  const db = await testDatabase();
+  const a = instance(db.url);
+  const b = instance(db.url);
+  const body = JSON.stringify(supabasePayload());
+  assert.equal(await (await a.post(body, "msg_1")).text(), "{}");
+  assert.equal(await (await b.post(body, "msg_2")).text(), "{}");
+  assert.equal(a.printed.length + b.printed.length, 1);
+  assert.ok(b.logs.some((l) => l.includes(`"duplicate_replayed"`)));
+});
+
+Deno.test("postgres: different requests are all delivered, and health says ok", async () => {
+  const db = await testDatabase();
+  const a = instance(db.url);
+  for (let i = 0; i < 5; i++) {
+    assert.equal(await (await a.post(JSON.stringify(supabasePayload()), `m${i}`)).text(), "{}");
+  }
+  assert.equal(a.printed.length, 5);
+  const health = await a.health();
+  assert.deepEqual([health.status, health.store], ["ok", { kind: "postgres", state: "ok" }]);
+});
+
+Deno.test("postgres store: a failure Twilio certainly refused may be retried, an unknown one not", async () => {
+  const db = await testDatabase();
+  const sql = db.client();
+  try {
+    const store = createPostgresDedupeStore({
+      connect: () => Promise.resolve(sql),
+      timeoutMs: 2000,
+    });
+    const opts = { ttlMs: 60_000, deadline: Date.now() + 1000, door: "supabase" };
+    const refused = `k-${crypto.randomUUID()}`;
+    assert.equal((await store.claim(refused, opts)).kind, "first");
+    await store.settle(refused, { ok: false, reason: "rate_limited", sent: "no", attempts: [] });
+    assert.equal((await store.claim(refused, opts)).kind, "first");
+
+    const unknown = `k-${crypto.randomUUID()}`;
+    await store.claim(unknown, opts);
+    const timeout: Outcome = { ok: false, reason: "timeout", sent: "unknown", attempts: [] };
+    await store.settle(unknown, timeout);
+    const again = await store.claim(unknown, opts);
+    assert.equal(again.kind, "duplicate");
+    assert.deepEqual(await (again.kind === "duplicate" && again.outcome), timeout);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("postgres store: an expired claim can be claimed again", async () => {
+  const db = await testDatabase();
+  const sql = db.client();
+  try {
+    const store = createPostgresDedupeStore({
+      connect: () => Promise.resolve(sql),
+      timeoutMs: 2000,
+    });
+    const key = `k-${crypto.randomUUID()}`;
+    const opts = { ttlMs: 50, deadline: Date.now() + 1000, door: "supabase" };
+    await store.claim(key, opts);
+    await store.settle(key, DELIVERED);
+    assert.equal((await store.claim(key, opts)).kind, "duplicate");
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal((await store.claim(key, opts)).kind, "first");
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("postgres store: a claim left 'sending' by a dead instance is answered as unknown", async () => {
+  const db = await testDatabase();
+  const sql = db.client();
+  try {
+    const store = createPostgresDedupeStore({
+      connect: () => Promise.resolve(sql),
+      timeoutMs: 2000,
+      staleSendingMs: 1000,
+    });
+    const key = `k-${crypto.randomUUID()}`;
+    const opts = { ttlMs: 60_000, deadline: Date.now() + 1000, door: "supabase" };
+    await store.claim(key, opts);
+    await sql`update otp_relay.deliveries set updated_at = now() - interval '1 hour'
+      where dedupe_key = ${key}`;
+    const dup = await store.claim(key, opts);
+    assert.equal(dup.kind, "duplicate");
+    const outcome = await (dup.kind === "duplicate" && dup.outcome);
+    assert.ok(outcome && !outcome.ok && outcome.sent === "unknown");
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("postgres: a database without the migration is detected; deliveries go on in memory", async () => {
+  const db = await testDatabase();
+  const admin = db.client();
+  const name = `bare_${crypto.randomUUID().replaceAll("-", "")}`;
+  try {
+    await admin.unsafe(`create database ${name}`);
+    const url = new URL(db.url);
+    url.pathname = `/${name}`;
+    const app = instance(url.toString(), { OTP_STORE_ON_FAILURE: "closed" });
+    const res = await app.post(JSON.stringify(supabasePayload()), "msg_1");
+    assert.equal(
+      await res.text(),
+      "{}",
+      "even in closed mode: the schema is missing, not the database",
+    );
+    assert.equal(app.printed.length, 1);
+    assert.ok(app.logs.some((l) => l.includes(`"store_migration_missing"`)));
+    const health = await app.health();
+    assert.deepEqual([health.status, health.store.state], ["degraded", "migration_missing"]);
+  } finally {
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  }
+});
+
+Deno.test("postgres: unreachable database → open delivers on memory, closed fails fast", async () => {
+  // A port nothing listens on.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+
+  const open = instance(url, { OTP_DB_TIMEOUT_MS: "300" });
+  assert.equal(await (await open.post(JSON.stringify(supabasePayload()), "m1")).text(), "{}");
+  assert.equal(open.printed.length, 1);
+  assert.ok(open.logs.some((l) => l.includes(`"store_unavailable_fallback"`)));
+  assert.equal((await open.health()).store.state, "unreachable");
+
+  const closed = instance(url, { OTP_DB_TIMEOUT_MS: "300", OTP_STORE_ON_FAILURE: "closed" });
+  const started = performance.now();
+  const body = await (await closed.post(JSON.stringify(supabasePayload()), "m2")).json();
+  assert.equal(body.error.http_code, 500);
+  assert.equal(closed.printed.length, 0);
+  assert.ok(performance.now() - started < 2000, "fails fast");
+});
+
+Deno.test("postgres: the database stopped mid-test → open continues, closed refuses, both recover", async () => {
+  const db = await testDatabase();
+  if (!db.controllable) throw new Error("this test needs the harness's own PostgreSQL");
+  const open = instance(db.url, { OTP_DB_TIMEOUT_MS: "500" });
+  const closed = instance(db.url, { OTP_DB_TIMEOUT_MS: "500", OTP_STORE_ON_FAILURE: "closed" });
+  assert.equal(await (await open.post(JSON.stringify(supabasePayload()), "a")).text(), "{}");
+  assert.equal(await (await closed.post(JSON.stringify(supabasePayload()), "b")).text(), "{}");
+
+  await db.stop();
+  try {
+    assert.equal(await (await open.post(JSON.stringify(supabasePayload()), "c")).text(), "{}");
+    assert.equal(open.printed.length, 2);
+    const refused = await (await closed.post(JSON.stringify(supabasePayload()), "d")).json();
+    assert.equal(refused.error.http_code, 500);
+    assert.equal(closed.printed.length, 1);
+  } finally {
+    await db.start();
+  }
+  // Back up: both use the database again.
+  assert.equal(await (await closed.post(JSON.stringify(supabasePayload()), "e")).text(), "{}");
+  assert.equal(closed.printed.length, 2);
+  assert.equal((await closed.health()).store.state, "ok");
+});
+
+Deno.test("postgres: the delivery row holds the outcome, never the code or the number", async () => {
+  const db = await testDatabase();
+  const app = instance(db.url);
+  const uuid = crypto.randomUUID();
+  const payload = supabasePayload({ uuid, otp: "918273", phone: "447400123456" });
+  assert.equal(await (await app.post(JSON.stringify(payload), "m")).text(), "{}");
+  const sql = db.client();
+  try {
+    const [row] = await sql`select * from otp_relay.deliveries
+      where dedupe_key = ${`supabase:uuid:${uuid}`}`;
+    assert.ok(row);
+    assert.equal(row.state, "sent");
+    assert.equal(row.outcome.channel, "sms");
+    const text = JSON.stringify(row);
+    assert.ok(!text.includes("918273") && !text.includes("447400123456"));
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("postgres store: a query over its budget is cancelled and reported as a timeout", async () => {
+  const db = await testDatabase();
+  const sql = db.client();
+  const blocker = postgres(db.url, { max: 1, onnotice: () => {} });
+  const key = `k-${crypto.randomUUID()}`;
+  try {
+    const store = createPostgresDedupeStore({
+      connect: () => Promise.resolve(sql),
+      timeoutMs: 200,
+    });
+    // Hold a lock on the row so that the claim's upsert waits.
+    await sql`insert into otp_relay.deliveries (dedupe_key, door, dedupe_until)
+      values (${key}, 'supabase', now() + interval '1 minute')`;
+    const locked = blocker.begin(async (tx) => {
+      await tx`select 1 from otp_relay.deliveries where dedupe_key = ${key} for update`;
+      await new Promise((r) => setTimeout(r, 1000));
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const started = performance.now();
+    await assert.rejects(
+      () => store.claim(key, { ttlMs: 60_000, deadline: Date.now() + 1000, door: "supabase" }),
+      { name: "StoreTimeoutError" },
+    );
+    assert.ok(performance.now() - started < 800);
+    await locked;
+  } finally {
+    await blocker.end();
+    await sql.end();
+  }
+});
