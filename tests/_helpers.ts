@@ -165,3 +165,8 @@ export function postHook(
 ): Promise<Response> {
   return Promise.resolve(app.request("/send-sms", signedInit(body, options)));
 }
+
+/** A UK mobile number in a random 1,000-number block (tests sharing a database don't collide). */
+export function randomMobile(): string {
+  return `4474${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
+}

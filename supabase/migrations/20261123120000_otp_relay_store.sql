@@ -40,3 +40,17 @@ alter table otp_relay.deliveries enable row level security;
 revoke all on schema otp_relay from anon, authenticated;
 revoke all on all tables in schema otp_relay from anon, authenticated;
 alter default privileges in schema otp_relay revoke all on tables from anon, authenticated;
+
+-- Abuse-limit counters: fixed windows, one row per (scope, hashed key, window). Keys are keyed
+-- hashes (numbers, number blocks, IPs), never the values themselves.
+create table if not exists otp_relay.limit_counters (
+  scope text not null,
+  key text not null,
+  bucket bigint not null,
+  count integer not null default 0,
+  expires_at timestamptz not null,
+  primary key (scope, key, bucket)
+);
+create index if not exists limit_counters_expires_at on otp_relay.limit_counters (expires_at);
+alter table otp_relay.limit_counters enable row level security;
+revoke all on all tables in schema otp_relay from anon, authenticated;

@@ -183,22 +183,6 @@ const ROWS: Row[] = [
     expect: [],
     source: "default",
   },
-  // Toll fraud: premium-rate and shared-cost numbers get no channel at all.
-  {
-    name: "US 1-900 premium-rate number: nothing, not even voice",
-    phone: "19005550123",
-    env: { OTP_CHANNEL_RULES: RULES },
-    expect: [],
-    source: "country_rule",
-  },
-  {
-    name: "GB 09 premium-rate number with a caller asking for voice: nothing",
-    phone: "449098790000",
-    env: { OTP_CHANNELS: "sms,voice" },
-    channel: "voice",
-    expect: [],
-    source: "default",
-  },
   {
     name: "a toll-free number keeps its channels",
     phone: "18002752273",

@@ -164,14 +164,6 @@ Deno.test("router: a channel's own configuration error moves on to the next chan
   assert.equal(outcome.ok && outcome.channel, "whatsapp");
 });
 
-Deno.test("router: premium-rate numbers are never tried", async () => {
-  const { provider, calls } = scripted(ALL, () => ({ ok: true, id: "x" }));
-  const { deps: d } = deps([provider]);
-  const { outcome } = await route({ ...request(4000), to: parsePhone("19005550123")! }, d);
-  assert.equal(calls.length, 0);
-  assert.equal(!outcome.ok && outcome.reason, "unreachable_number");
-});
-
 Deno.test("finalFailure: the error the caller is told about", () => {
   const table: [FailureReason[], FailureReason][] = [
     [["invalid_number"], "invalid_number"],

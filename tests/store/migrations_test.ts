@@ -27,12 +27,15 @@ Deno.test("migrations: RLS on, nothing granted to anon or authenticated", async 
       where n.nspname = 'otp_relay' and c.relkind = 'r' order by 1`;
     assert.deepEqual(tables.map((t) => [t.relname, t.relrowsecurity]), [
       ["deliveries", true],
+      ["limit_counters", true],
       ["settings", true],
     ]);
     for (const role of ["anon", "authenticated"]) {
       const [usage] = await sql`select has_schema_privilege(${role}, 'otp_relay', 'USAGE') as ok`;
       assert.equal(usage!.ok, false, `${role} has no usage on the schema`);
-      for (const table of ["otp_relay.deliveries", "otp_relay.settings"]) {
+      for (
+        const table of ["otp_relay.deliveries", "otp_relay.limit_counters", "otp_relay.settings"]
+      ) {
         const [priv] = await sql`
           select has_table_privilege(${role}, ${table}, 'SELECT, INSERT, UPDATE, DELETE') as ok`;
         assert.equal(priv!.ok, false, `${role} on ${table}`);

@@ -5,7 +5,13 @@ import postgres from "postgres";
 import { appFromEnv } from "../../supabase/functions/_shared/bootstrap.ts";
 import type { Outcome } from "../../supabase/functions/_shared/delivery/types.ts";
 import { createPostgresDedupeStore } from "../../supabase/functions/_shared/store/postgres.ts";
-import { captureLogs, signedInit, supabasePayload, TEST_SECRET } from "../_helpers.ts";
+import {
+  captureLogs,
+  randomMobile,
+  signedInit,
+  supabasePayload,
+  TEST_SECRET,
+} from "../_helpers.ts";
 import { testDatabase } from "../_postgres.ts";
 
 const DELIVERED: Outcome = {
@@ -40,7 +46,7 @@ Deno.test("postgres: two instances racing 50 copies of one request send exactly 
   const db = await testDatabase();
   const a = instance(db.url);
   const b = instance(db.url);
-  const body = JSON.stringify(supabasePayload());
+  const body = JSON.stringify(supabasePayload({ phone: randomMobile() }));
   const answers = await Promise.all(
     Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).post(body, `msg_${i}`)),
   );
@@ -52,7 +58,7 @@ Deno.test("postgres: a retry landing on another instance later is answered from 
   const db = await testDatabase();
   const a = instance(db.url);
   const b = instance(db.url);
-  const body = JSON.stringify(supabasePayload());
+  const body = JSON.stringify(supabasePayload({ phone: randomMobile() }));
   assert.equal(await (await a.post(body, "msg_1")).text(), "{}");
   assert.equal(await (await b.post(body, "msg_2")).text(), "{}");
   assert.equal(a.printed.length + b.printed.length, 1);
@@ -63,7 +69,11 @@ Deno.test("postgres: different requests are all delivered, and health says ok", 
   const db = await testDatabase();
   const a = instance(db.url);
   for (let i = 0; i < 5; i++) {
-    assert.equal(await (await a.post(JSON.stringify(supabasePayload()), `m${i}`)).text(), "{}");
+    assert.equal(
+      await (await a.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), `m${i}`))
+        .text(),
+      "{}",
+    );
   }
   assert.equal(a.printed.length, 5);
   const health = await a.health();
@@ -148,7 +158,7 @@ Deno.test("postgres: a database without the migration is detected; deliveries go
     const url = new URL(db.url);
     url.pathname = `/${name}`;
     const app = instance(url.toString(), { OTP_STORE_ON_FAILURE: "closed" });
-    const res = await app.post(JSON.stringify(supabasePayload()), "msg_1");
+    const res = await app.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "msg_1");
     assert.equal(
       await res.text(),
       "{}",
@@ -172,14 +182,20 @@ Deno.test("postgres: unreachable database → open delivers on memory, closed fa
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
 
   const open = instance(url, { OTP_DB_TIMEOUT_MS: "300" });
-  assert.equal(await (await open.post(JSON.stringify(supabasePayload()), "m1")).text(), "{}");
+  assert.equal(
+    await (await open.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "m1"))
+      .text(),
+    "{}",
+  );
   assert.equal(open.printed.length, 1);
   assert.ok(open.logs.some((l) => l.includes(`"store_unavailable_fallback"`)));
   assert.equal((await open.health()).store.state, "unreachable");
 
   const closed = instance(url, { OTP_DB_TIMEOUT_MS: "300", OTP_STORE_ON_FAILURE: "closed" });
   const started = performance.now();
-  const body = await (await closed.post(JSON.stringify(supabasePayload()), "m2")).json();
+  const body =
+    await (await closed.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "m2"))
+      .json();
   assert.equal(body.error.http_code, 500);
   assert.equal(closed.printed.length, 0);
   assert.ok(performance.now() - started < 2000, "fails fast");
@@ -190,21 +206,38 @@ Deno.test("postgres: the database stopped mid-test → open continues, closed re
   if (!db.controllable) throw new Error("this test needs the harness's own PostgreSQL");
   const open = instance(db.url, { OTP_DB_TIMEOUT_MS: "500" });
   const closed = instance(db.url, { OTP_DB_TIMEOUT_MS: "500", OTP_STORE_ON_FAILURE: "closed" });
-  assert.equal(await (await open.post(JSON.stringify(supabasePayload()), "a")).text(), "{}");
-  assert.equal(await (await closed.post(JSON.stringify(supabasePayload()), "b")).text(), "{}");
+  assert.equal(
+    await (await open.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "a")).text(),
+    "{}",
+  );
+  assert.equal(
+    await (await closed.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "b"))
+      .text(),
+    "{}",
+  );
 
   await db.stop();
   try {
-    assert.equal(await (await open.post(JSON.stringify(supabasePayload()), "c")).text(), "{}");
+    assert.equal(
+      await (await open.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "c"))
+        .text(),
+      "{}",
+    );
     assert.equal(open.printed.length, 2);
-    const refused = await (await closed.post(JSON.stringify(supabasePayload()), "d")).json();
+    const refused =
+      await (await closed.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "d"))
+        .json();
     assert.equal(refused.error.http_code, 500);
     assert.equal(closed.printed.length, 1);
   } finally {
     await db.start();
   }
   // Back up: both use the database again.
-  assert.equal(await (await closed.post(JSON.stringify(supabasePayload()), "e")).text(), "{}");
+  assert.equal(
+    await (await closed.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "e"))
+      .text(),
+    "{}",
+  );
   assert.equal(closed.printed.length, 2);
   assert.equal((await closed.health()).store.state, "ok");
 });

@@ -7,7 +7,8 @@
 import { Hono } from "hono";
 import type { Config, ConfigError } from "./config.ts";
 import { createMessages } from "./delivery/messages.ts";
-import { CHANNELS } from "./delivery/types.ts";
+import type { Refusal } from "./delivery/limits.ts";
+import { CHANNELS, type DeliveryRequest } from "./delivery/types.ts";
 import { createSupabaseDoor, supabaseFailure } from "./doors/supabase.ts";
 import type { Logger } from "./log.ts";
 import type { Provider } from "./providers/types.ts";
@@ -25,6 +26,8 @@ export interface AppDeps {
   readonly store: DedupeStore;
   /** What health says about the store. */
   readonly storeStatus: () => Promise<StoreStatus>;
+  /** Abuse limits and refusals (see delivery/limits.ts). */
+  readonly guard?: (request: DeliveryRequest) => Promise<Refusal | undefined>;
   readonly log: Logger;
   readonly now: () => number;
 }
@@ -77,6 +80,7 @@ export function createApp(deps: AppDeps): Hono {
       providers: [deps.provider],
       policy: config.policy,
       store: deps.store,
+      ...(deps.guard ? { guard: deps.guard } : {}),
       log: deps.log,
       now: deps.now,
       attemptTimeoutMs: config.attemptTimeoutMs,

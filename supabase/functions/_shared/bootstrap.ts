@@ -11,9 +11,21 @@ import { createLogger, type Logger } from "./log.ts";
 import { createConsoleProvider } from "./providers/console.ts";
 import { createTwilioProvider } from "./providers/twilio/index.ts";
 import type { Provider } from "./providers/types.ts";
-import { createMemoryDedupeStore } from "./store/memory.ts";
-import { createPostgresDedupeStore } from "./store/postgres.ts";
-import { createResilientStore } from "./store/resilient.ts";
+import {
+  checkLimits,
+  type CounterStore,
+  createKeyedHash,
+  type KeyedHash,
+} from "./delivery/limits.ts";
+import type { DeliveryRequest } from "./delivery/types.ts";
+import { createMemoryCounterStore, createMemoryDedupeStore } from "./store/memory.ts";
+import {
+  createPostgresCounterStore,
+  createPostgresDedupeStore,
+  createQueryRunner,
+  readHashKey,
+} from "./store/postgres.ts";
+import { createResilientCounters, createResilientStore } from "./store/resilient.ts";
 import type { DedupeStore, StoreStatus } from "./store/types.ts";
 
 /** Options of {@linkcode appFromEnv}. */
@@ -48,16 +60,38 @@ function providerFor(config: Config, log: Logger, options: BootstrapOptions): Pr
   }
 }
 
-/** The memory store, or PostgreSQL (loaded and connected on first use) with its fallback. */
-function storeFor(config: Config, memory: DedupeStore, log: Logger): {
+/** Shared state: dedupe store, abuse-limit counters, and the hash that keys the counters. */
+interface SharedState {
   store: DedupeStore;
   storeStatus: () => Promise<StoreStatus>;
-} {
+  counters: CounterStore;
+  hash: KeyedHash;
+}
+
+function randomKey(): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(32)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}
+
+/** The memory stores, or PostgreSQL (loaded and connected on first use) with memory fallback. */
+function sharedStateFor(config: Config, log: Logger, now: () => number): SharedState {
+  const memory = createMemoryDedupeStore({ maxEntries: config.memoryMaxEntries, now });
+  const memoryCounters = createMemoryCounterStore({ maxEntries: config.memoryMaxEntries, now });
+  // Without a database the hash key only has to be stable within this instance.
+  const localHash = createKeyedHash(config.hashKey ?? randomKey());
   if (config.store.kind === "memory") {
-    return { store: memory, storeStatus: () => Promise.resolve({ kind: "memory", state: "ok" }) };
+    return {
+      store: memory,
+      storeStatus: () => Promise.resolve({ kind: "memory", state: "ok" }),
+      counters: memoryCounters,
+      hash: localHash,
+    };
   }
   const { url, timeoutMs, onFailure } = config.store;
-  const primary = createPostgresDedupeStore({
+  const runner = createQueryRunner({
     timeoutMs,
     connect: async () => {
       const { default: postgres } = await import("postgres");
@@ -72,8 +106,32 @@ function storeFor(config: Config, memory: DedupeStore, log: Logger): {
       });
     },
   });
-  const store = createResilientStore({ primary, fallback: memory, mode: onFailure, log });
-  return { store, storeStatus: () => store.status() };
+  const store = createResilientStore({
+    primary: createPostgresDedupeStore({ runner }),
+    fallback: memory,
+    mode: onFailure,
+    log,
+  });
+  const counters = createResilientCounters({
+    primary: createPostgresCounterStore(runner),
+    fallback: memoryCounters,
+    mode: onFailure,
+    log,
+  });
+  // Every instance must hash alike: use the key the migration generated, read once.
+  let sharedHash: Promise<KeyedHash> | undefined;
+  const hash: KeyedHash = config.hashKey ? localHash : async (value) => {
+    sharedHash ??= readHashKey(runner).then(createKeyedHash).catch((err) => {
+      sharedHash = undefined; // read again next time; count locally meanwhile
+      throw err;
+    });
+    try {
+      return await (await sharedHash)(value);
+    } catch {
+      return await localHash(value);
+    }
+  };
+  return { store, storeStatus: () => store.status(), counters, hash };
 }
 
 /** Logs what each language's SMS costs; warns where an owner template needs several segments. */
@@ -137,8 +195,9 @@ export function appFromEnv(
   for (const warning of configWarnings(env, config)) log.warn("configuration", { detail: warning });
   reportSegments(config, log);
   const provider = providerFor(config, log, options);
-  const memory = createMemoryDedupeStore({ maxEntries: config.memoryMaxEntries, now });
-  const { store, storeStatus } = storeFor(config, memory, log);
-  const app = createApp({ config, provider, store, storeStatus, log, now });
+  const { store, storeStatus, counters, hash } = sharedStateFor(config, log, now);
+  const guard = (request: DeliveryRequest) =>
+    checkLimits({ to: request.to, ip: request.ip }, config.limits, { counters, hash, now });
+  const app = createApp({ config, provider, store, storeStatus, guard, log, now });
   return { app, config, log };
 }

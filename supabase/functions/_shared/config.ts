@@ -7,6 +7,7 @@
  * @module
  */
 import { z } from "zod";
+import { type LimitsConfig, LINE_TYPES, parseRateLimit } from "./delivery/limits.ts";
 import type { MessageSettings } from "./delivery/messages.ts";
 import { PLACEHOLDERS, placeholdersOf } from "./delivery/templates.ts";
 import type { Channel } from "./delivery/types.ts";
@@ -70,6 +71,10 @@ export type StoreConfig =
 export interface Config {
   /** The shared store: PostgreSQL when a database URL is set. */
   readonly store: StoreConfig;
+  /** Abuse limits and refusals. */
+  readonly limits: LimitsConfig;
+  /** `OTP_HASH_KEY`: overrides the hash key the migration generated. */
+  readonly hashKey: string | undefined;
   /** Standard Webhooks secrets for the Supabase door, `whsec_` form, newest first. */
   readonly supabaseHookSecrets: readonly string[];
   readonly provider: ProviderConfig;
@@ -182,6 +187,25 @@ const dbUrl = z.string().trim().refine((v) => {
   }
 }, "must be a postgres:// or postgresql:// URL");
 
+const rateLimit = (fallback: string) =>
+  z.string().default(fallback).transform((text, ctx) => {
+    try {
+      return parseRateLimit(text);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const countryList = z.string().transform((text, ctx) => {
+  const codes = text.split(",").map((c) => c.trim().toUpperCase()).filter((c) => c !== "");
+  if (codes.some((c) => !/^[A-Z]{2}$/.test(c))) {
+    ctx.addIssue({ code: "custom", message: "must be ISO 3166-1 codes such as US,GB" });
+    return z.NEVER;
+  }
+  return codes;
+});
+
 /** Wraps a parser that throws `Error`s into a zod transform. */
 const parsedWith = <T>(parse: (text: string) => T) =>
   z.string().transform((text, ctx) => {
@@ -250,6 +274,28 @@ const schema = z.object({
     /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
     "must be a host name such as example.com (no scheme, no path)",
   ).optional(),
+  OTP_LIMIT_PER_NUMBER: rateLimit("5/15m"),
+  OTP_LIMIT_PER_PREFIX: rateLimit("20/10m"),
+  OTP_LIMIT_PER_IP: rateLimit("off"),
+  OTP_LIMIT_GLOBAL: rateLimit("off"),
+  OTP_ALLOWED_COUNTRIES: countryList.optional(),
+  OTP_BLOCKED_COUNTRIES: countryList.default([]),
+  OTP_BLOCKED_NUMBER_TYPES: z.string().default("PREMIUM_RATE,SHARED_COST").transform(
+    (text, ctx) => {
+      if (text.trim().toLowerCase() === "none") return [];
+      const types = text.split(",").map((t) => t.trim().toUpperCase()).filter((t) => t !== "");
+      const unknown = types.filter((t) => !(LINE_TYPES as readonly string[]).includes(t));
+      if (unknown.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must be none or libphonenumber types (${LINE_TYPES.join(", ")})`,
+        });
+        return z.NEVER;
+      }
+      return types;
+    },
+  ),
+  OTP_HASH_KEY: z.string().trim().min(16, "must be at least 16 characters").optional(),
   DATABASE_URL: dbUrl.optional(),
   SUPABASE_DB_URL: dbUrl.optional(),
   OTP_STORE_ON_FAILURE: z.enum(["open", "closed"], { error: "must be open or closed" })
@@ -394,6 +440,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         timeoutMs: e.OTP_DB_TIMEOUT_MS,
       }
       : { kind: "memory" },
+    limits: {
+      ...(e.OTP_LIMIT_PER_NUMBER ? { perNumber: e.OTP_LIMIT_PER_NUMBER } : {}),
+      ...(e.OTP_LIMIT_PER_PREFIX ? { perPrefix: e.OTP_LIMIT_PER_PREFIX } : {}),
+      ...(e.OTP_LIMIT_PER_IP ? { perIp: e.OTP_LIMIT_PER_IP } : {}),
+      ...(e.OTP_LIMIT_GLOBAL ? { global: e.OTP_LIMIT_GLOBAL } : {}),
+      ...(e.OTP_ALLOWED_COUNTRIES ? { allowedCountries: e.OTP_ALLOWED_COUNTRIES } : {}),
+      blockedCountries: e.OTP_BLOCKED_COUNTRIES,
+      blockedTypes: e.OTP_BLOCKED_NUMBER_TYPES,
+    },
+    hashKey: e.OTP_HASH_KEY,
     supabaseHookSecrets: e.SEND_SMS_HOOK_SECRETS,
     provider,
     policy: {

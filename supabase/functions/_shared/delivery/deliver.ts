@@ -7,6 +7,7 @@
 import { within } from "../async.ts";
 import { maskPhone } from "../log.ts";
 import type { Claim, DedupeStore } from "../store/types.ts";
+import type { Refusal } from "./limits.ts";
 import { route, type RouterDeps } from "./router.ts";
 import type { DeliveryRequest, Outcome } from "./types.ts";
 
@@ -15,6 +16,11 @@ export interface DeliveryDeps extends RouterDeps {
   readonly store: DedupeStore;
   /** How long a key is remembered. */
   readonly dedupeTtlMs: number;
+  /**
+   * Abuse limits and refusals for a request that is not a duplicate; may reject when the shared
+   * counters are unavailable in closed mode.
+   */
+  readonly guard?: (request: DeliveryRequest) => Promise<Refusal | undefined>;
 }
 
 /** The outcome, and whether it belongs to an earlier copy of the same request. */
@@ -26,6 +32,24 @@ export interface DeliveryResult {
    * success is assumed rather than sending a second message.
    */
   readonly duplicate?: "replayed" | "in_flight";
+}
+
+/** Runs the guard; shared counters that are unavailable in closed mode refuse the request. */
+async function guard(
+  request: DeliveryRequest,
+  deps: DeliveryDeps,
+): Promise<Refusal | "store_unavailable" | undefined> {
+  if (!deps.guard) return undefined;
+  try {
+    return await deps.guard(request);
+  } catch (err) {
+    deps.log.error("store_unavailable", {
+      door: request.door,
+      error: err instanceof Error ? err.name : typeof err,
+      detail: "abuse-limit counters unavailable (OTP_STORE_ON_FAILURE=closed)",
+    });
+    return "store_unavailable";
+  }
 }
 
 /**
@@ -92,9 +116,16 @@ export async function deliver(
   };
   let source = "";
   try {
-    const routed = await route(request, deps);
-    outcome = routed.outcome;
-    source = routed.plan.source;
+    // After dedupe, so a retry never counts against a limit; before anything is sent.
+    const refused = await guard(request, deps);
+    if (refused) {
+      outcome = { ok: false, reason: refused, sent: "no", attempts: [], detail: "refused" };
+      source = "refused";
+    } else {
+      const routed = await route(request, deps);
+      outcome = routed.outcome;
+      source = routed.plan.source;
+    }
   } finally {
     await deps.store.settle(request.dedupeKey, outcome);
   }
@@ -103,6 +134,8 @@ export async function deliver(
   const fields = {
     ...logFields,
     country: request.to.country,
+    // Unknown types are allowed (the metadata lags new ranges) but logged, to be counted.
+    type: request.to.type ?? "unknown",
     policy: source,
     attempts: outcome.attempts,
     ms: deps.now() - started,
@@ -117,6 +150,7 @@ export async function deliver(
   } else {
     const loud = outcome.reason === "provider_config" || outcome.reason === "channel_config" ||
       outcome.reason === "no_channel" || outcome.reason === "internal";
+    // Refusals name the rule and the country and type, so the owner can see pumping.
     deps.log[loud ? "error" : "warn"]("delivery_failed", {
       ...fields,
       reason: outcome.reason,

@@ -44,6 +44,31 @@ const table: Record<FailureReason | "invalid_payload", UserFacingError> = {
   channel_refused: { httpCode: 500, message: "We couldn't send your code. Please try again." },
   no_channel: { httpCode: 500, message: TRY_LATER },
   store_unavailable: { httpCode: 500, message: TRY_LATER },
+  limit_number: {
+    httpCode: 429,
+    message:
+      "Too many codes were requested for this phone number. Please wait and try again later.",
+  },
+  limit_prefix: {
+    httpCode: 429,
+    message: "Too many codes are being requested right now. Please try again later.",
+  },
+  limit_ip: {
+    httpCode: 429,
+    message: "Too many codes were requested from your network. Please wait and try again later.",
+  },
+  limit_global: {
+    httpCode: 429,
+    message: "Too many codes are being requested right now. Please try again later.",
+  },
+  country_not_allowed: {
+    httpCode: 403,
+    message: "We can't send codes to phone numbers in this country.",
+  },
+  number_type_blocked: {
+    httpCode: 403,
+    message: "This type of phone number can't receive codes. Please use a mobile number.",
+  },
   provider_unavailable: {
     httpCode: 500,
     message: "We couldn't send your code. Please try again.",

@@ -5,8 +5,7 @@
  * app's preference in `app_metadata`, then the user's own in `user_metadata` (only for the
  * channels the owner lets users pick: a user must not make the owner pay for calls). The rest of
  * the order comes from the per-country rule that matches the number, else the default order.
- * Only channels that are configured take part; landlines skip SMS and WhatsApp; premium-rate and
- * shared-cost numbers get no channel at all.
+ * Only channels that are configured take part; landlines skip SMS and WhatsApp.
  *
  * @module
  */
@@ -53,8 +52,6 @@ export interface ChannelPlan {
   readonly source: PlanSource;
   /** True when channels were dropped because the number is a landline. */
   readonly landline: boolean;
-  /** True for premium-rate and shared-cost numbers, which get no channel. */
-  readonly premium: boolean;
 }
 
 function isChannel(value: unknown): value is Channel {
@@ -95,13 +92,12 @@ export function planChannels(
   configured: ReadonlySet<Channel>,
 ): ChannelPlan {
   const type = input.to.type;
-  // Premium-rate and shared-cost numbers are where toll fraud lands: no channel goes there.
-  const premium = type === "PREMIUM_RATE" || type === "SHARED_COST";
+  // (Premium-rate and shared-cost numbers are refused before the policy runs: limits.ts.)
   // Landlines can't take SMS or WhatsApp. FIXED_LINE_OR_MOBILE (every NANP number) and unknown
   // types may be mobiles, so they keep every channel.
   const landline = type === "FIXED_LINE";
   const textOnly = (c: Channel) => c === "sms" || c === "whatsapp";
-  const eligible = (c: Channel) => configured.has(c) && !premium && !(landline && textOnly(c));
+  const eligible = (c: Channel) => configured.has(c) && !(landline && textOnly(c));
 
   const fromUser = preference(input.userMetadata, policy.metadataKey);
   // The first source whose channel can actually be used goes first; an unusable preference
@@ -120,7 +116,6 @@ export function planChannels(
     channels: ordered.filter(eligible),
     source: preferred?.[0] ?? (rule ? "country_rule" : "default"),
     landline: landline && ordered.some(textOnly),
-    premium,
   };
 }
 

@@ -191,7 +191,7 @@ export async function route(request: DeliveryRequest, deps: RouterDeps): Promise
   if (failures.length === 0) {
     // Nothing was tried: no channel fits the number, or no time was left.
     const reason: FailureReason = plan.channels.length === 0
-      ? (plan.landline || plan.premium ? "unreachable_number" : "no_channel")
+      ? (plan.landline ? "unreachable_number" : "no_channel")
       : "timeout";
     if (reason !== "unreachable_number") {
       deps.log.error("no_attempt", {

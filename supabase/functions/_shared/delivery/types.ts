@@ -21,6 +21,8 @@ export interface DeliveryRequest {
   readonly to: PhoneNumber;
   /** The one-time code, 4 to 10 digits. Never logged. */
   readonly code: string;
+  /** The end user's IP, where the caller gives it (Supabase `metadata.ip_address`). */
+  readonly ip?: string;
   /** A channel the caller asked for (Okta and Auth0 say sms or voice; Supabase never does). */
   readonly channel?: Channel;
   /** Metadata only the app can write (Supabase `app_metadata`). */
@@ -63,6 +65,15 @@ export type FailureReason =
   | "provider_unavailable"
   /** No answer within the attempt's time. */
   | "timeout"
+  /** Too many codes for this number, number block, client IP, or in total (our limits). */
+  | "limit_number"
+  | "limit_prefix"
+  | "limit_ip"
+  | "limit_global"
+  /** The number's country is not allowed (OTP_ALLOWED_COUNTRIES / OTP_BLOCKED_COUNTRIES). */
+  | "country_not_allowed"
+  /** The number's type is refused (OTP_BLOCKED_NUMBER_TYPES: premium rate, shared cost). */
+  | "number_type_blocked"
   /** The shared store can't be reached and OTP_STORE_ON_FAILURE=closed. */
   | "store_unavailable"
   /** Anything else; a bug or an unexpected answer. */

@@ -160,6 +160,7 @@ export function createSupabaseDoor(deps: SupabaseDoorDeps): Hono {
       appMetadata: user.app_metadata ?? undefined,
       userMetadata: user.user_metadata ?? undefined,
       locales: [user.user_metadata?.locale, user.user_metadata?.language],
+      ...(metadata?.ip_address ? { ip: metadata.ip_address } : {}),
     }, deps);
     return outcome.ok ? success(c) : supabaseFailure(c, outcome.reason);
   }

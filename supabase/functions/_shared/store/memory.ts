@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { type CounterStore, REFUSALS } from "../delivery/limits.ts";
 import type { Outcome } from "../delivery/types.ts";
 import type { Claim, DedupeStore } from "./types.ts";
 
@@ -25,11 +26,14 @@ interface Entry {
   resolve: (outcome: Outcome) => void;
 }
 
-/** An outcome a retry must replay rather than deliver again. */
-function isFinal(outcome: Outcome): boolean {
-  // A failure the provider certainly did not accept may be tried again by a retry; anything
-  // that may have left (success, or an unknown state after a timeout) must not be sent twice.
-  return outcome.ok || outcome.sent !== "no";
+/**
+ * An outcome a retry must replay rather than deliver again. A failure the provider certainly did
+ * not accept may be tried again by a retry; anything that may have left (success, or an unknown
+ * state after a timeout) must not be sent twice, and a refusal stays a refusal (a retry never
+ * counts against a limit).
+ */
+export function isFinal(outcome: Outcome): boolean {
+  return outcome.ok || outcome.sent !== "no" || REFUSALS.has(outcome.reason);
 }
 
 /**
@@ -87,6 +91,37 @@ export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStor
         entry.resolve(outcome);
       }
       return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * In-memory abuse-limit counters, bounded in entries (the oldest go first) and dropped when their
+ * window has passed.
+ */
+export function createMemoryCounterStore(
+  options: { maxEntries: number; now?: () => number },
+): CounterStore & { readonly size: number } {
+  const now = options.now ?? Date.now;
+  const counters = new Map<string, { count: number; expiresAt: number }>();
+  return {
+    get size() {
+      return counters.size;
+    },
+    hit(hits) {
+      const at = now();
+      for (const [key, c] of counters) {
+        if (counters.size < options.maxEntries && c.expiresAt > at) break;
+        counters.delete(key);
+      }
+      return Promise.resolve(hits.map((h) => {
+        const key = `${h.scope}|${h.key}|${h.bucket}`;
+        const counter = counters.get(key) ??
+          { count: 0, expiresAt: (h.bucket + 1) * h.windowMs };
+        counter.count += 1;
+        counters.set(key, counter);
+        return counter.count;
+      }));
     },
   };
 }

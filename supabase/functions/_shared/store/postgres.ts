@@ -10,6 +10,8 @@
  */
 import type postgres from "postgres";
 import type { Outcome } from "../delivery/types.ts";
+import type { CounterStore } from "../delivery/limits.ts";
+import { isFinal } from "./memory.ts";
 import type { Claim, ClaimOptions, DedupeStore, StoreStatus } from "./types.ts";
 
 /** Options of {@linkcode createPostgresDedupeStore}. */
@@ -53,6 +55,47 @@ function translate(err: unknown): unknown {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Runs queries with a timeout, on a client created on first use. */
+export interface QueryRunner {
+  query<T>(build: (sql: postgres.Sql) => postgres.PendingQuery<postgres.Row[]>): Promise<T[]>;
+}
+
+/**
+ * Creates a {@linkcode QueryRunner}: every query gets `timeoutMs` and is cancelled when late;
+ * errors of a database without the migration become {@linkcode MigrationMissingError}.
+ */
+export function createQueryRunner(
+  options: { connect: () => Promise<postgres.Sql>; timeoutMs: number },
+): QueryRunner {
+  let client: Promise<postgres.Sql> | undefined;
+  const sql = (): Promise<postgres.Sql> =>
+    client ??= options.connect().catch((err) => {
+      client = undefined;
+      throw err;
+    });
+  return {
+    async query<T>(build: (sql: postgres.Sql) => postgres.PendingQuery<postgres.Row[]>) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new StoreTimeoutError()), options.timeoutMs);
+      });
+      let pending: postgres.PendingQuery<postgres.Row[]> | undefined;
+      try {
+        const run = sql().then((s) => {
+          pending = build(s);
+          return pending;
+        });
+        return await Promise.race([run, late]) as unknown as T[];
+      } catch (err) {
+        if (err instanceof StoreTimeoutError) pending?.cancel();
+        throw translate(err);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
 /** A PostgreSQL-backed {@linkcode DedupeStore} with a health check. */
 export interface PostgresDedupeStore extends DedupeStore {
   status(): Promise<StoreStatus>;
@@ -69,40 +112,17 @@ export interface PostgresDedupeStore extends DedupeStore {
  * });
  * ```
  */
-export function createPostgresDedupeStore(options: PostgresStoreOptions): PostgresDedupeStore {
+export function createPostgresDedupeStore(
+  options:
+    | PostgresStoreOptions
+    | (Omit<PostgresStoreOptions, "connect" | "timeoutMs"> & {
+      runner: QueryRunner;
+    }),
+): PostgresDedupeStore {
   const pollMs = options.pollMs ?? 100;
   const staleMs = options.staleSendingMs ?? 60_000;
   const now = options.now ?? Date.now;
-  let client: Promise<postgres.Sql> | undefined;
-  const sql = (): Promise<postgres.Sql> =>
-    client ??= options.connect().catch((err) => {
-      client = undefined;
-      throw err;
-    });
-
-  /** Runs a query with the store's timeout; a late query is cancelled. */
-  async function query<T>(
-    build: (sql: postgres.Sql) => postgres.PendingQuery<postgres.Row[]>,
-    timeoutMs = options.timeoutMs,
-  ): Promise<T[]> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreTimeoutError()), timeoutMs);
-    });
-    let pending: postgres.PendingQuery<postgres.Row[]> | undefined;
-    try {
-      const run = sql().then((s) => {
-        pending = build(s);
-        return pending;
-      });
-      return await Promise.race([run, late]) as unknown as T[];
-    } catch (err) {
-      if (err instanceof StoreTimeoutError) pending?.cancel();
-      throw translate(err);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  const { query } = "runner" in options ? options.runner : createQueryRunner(options);
 
   /** Waits for the outcome of the copy that holds the key, until the caller's deadline. */
   async function outcomeOf(key: string, deadline: number): Promise<Outcome> {
@@ -150,7 +170,7 @@ export function createPostgresDedupeStore(options: PostgresStoreOptions): Postgr
       return { kind: "duplicate", outcome: outcomeOf(key, deadline) };
     },
     async settle(key: string, outcome: Outcome): Promise<void> {
-      const retryAllowed = !outcome.ok && outcome.sent === "no";
+      const retryAllowed = !isFinal(outcome);
       await query((s) =>
         s`update otp_relay.deliveries set
             state = ${outcome.ok ? "sent" : "failed"},
@@ -171,4 +191,38 @@ export function createPostgresDedupeStore(options: PostgresStoreOptions): Postgr
       }
     },
   };
+}
+
+/**
+ * Abuse-limit counters in `otp_relay.limit_counters`: every hit of a request is one upsert,
+ * atomic under concurrency, shared by every instance.
+ */
+export function createPostgresCounterStore(runner: QueryRunner): CounterStore {
+  return {
+    async hit(hits) {
+      if (hits.length === 0) return [];
+      const rows = await runner.query<{ i: number; count: number }>((s) =>
+        s`insert into otp_relay.limit_counters as c (scope, key, bucket, count, expires_at)
+          select t.scope, t.key, t.bucket, 1, to_timestamp((t.bucket + 1) * t.window_ms / 1000.0)
+          from unnest(
+            ${s.array(hits.map((h) => h.scope))}::text[],
+            ${s.array(hits.map((h) => h.key))}::text[],
+            ${s.array(hits.map((h) => String(h.bucket)))}::bigint[],
+            ${s.array(hits.map((h) => String(h.windowMs)))}::bigint[]
+          ) as t(scope, key, bucket, window_ms)
+          on conflict (scope, key, bucket) do update set count = c.count + 1
+          returning scope, key, count`
+      ) as unknown as { scope: string; key: string; count: number }[];
+      return hits.map((h) => rows.find((r) => r.scope === h.scope && r.key === h.key)?.count ?? 0);
+    },
+  };
+}
+
+/** The hash key the migration generated (`otp_relay.settings`). */
+export async function readHashKey(runner: QueryRunner): Promise<string> {
+  const rows = await runner.query<{ value: string }>((s) =>
+    s`select value from otp_relay.settings where name = 'hash_key'`
+  );
+  if (!rows[0]) throw new MigrationMissingError();
+  return rows[0].value;
 }

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { CounterStore } from "../delivery/limits.ts";
 import type { Outcome } from "../delivery/types.ts";
 import type { Logger } from "../log.ts";
 import { MigrationMissingError } from "./postgres.ts";
@@ -75,5 +76,34 @@ export function createResilientStore(options: ResilientStoreOptions): ResilientS
       }
     },
     status: () => primary.status(),
+  };
+}
+
+/**
+ * Abuse-limit counters with the same failure rules: a missing migration or (in open mode) a
+ * failing database counts on memory; closed mode refuses.
+ */
+export function createResilientCounters(options: {
+  primary: CounterStore;
+  fallback: CounterStore;
+  mode: StoreFailureMode;
+  log: Logger;
+}): CounterStore {
+  return {
+    async hit(hits) {
+      try {
+        return await options.primary.hit(hits);
+      } catch (err) {
+        const missing = err instanceof MigrationMissingError;
+        if (!missing && options.mode === "closed") {
+          throw new StoreUnavailableError("The shared counters are unavailable", { cause: err });
+        }
+        options.log.error(missing ? "store_migration_missing" : "store_unavailable_fallback", {
+          error: err instanceof Error ? err.name : typeof err,
+          detail: "abuse limits counted in memory",
+        });
+        return await options.fallback.hit(hits);
+      }
+    },
   };
 }

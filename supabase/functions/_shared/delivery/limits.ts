@@ -1,0 +1,186 @@
+/**
+ * Abuse limits and refusals, checked after dedupe (a caller's retry never counts) and before any
+ * message leaves: SMS pumping sends codes to ranges of numbers the fraudster is paid for, so the
+ * limits count per number, per 1,000-number block, per client IP and globally; geo lists and
+ * number types refuse what should never be sent to.
+ *
+ * Counters use fixed windows: a window's count resets when the next window starts.
+ *
+ * @module
+ */
+import type { LineType, PhoneNumber } from "../phone.ts";
+import type { FailureReason } from "./types.ts";
+
+/** A count per window, e.g. `5/15m`. */
+export interface RateLimit {
+  readonly max: number;
+  readonly windowMs: number;
+}
+
+/** What can be limited. */
+export type LimitScope = "number" | "prefix" | "ip" | "global";
+
+/** The owner's limits and refusals. */
+export interface LimitsConfig {
+  readonly perNumber?: RateLimit;
+  readonly perPrefix?: RateLimit;
+  readonly perIp?: RateLimit;
+  readonly global?: RateLimit;
+  /** ISO codes; when set, other countries (and numbers of no single country) are refused. */
+  readonly allowedCountries?: readonly string[];
+  readonly blockedCountries: readonly string[];
+  /** libphonenumber types refused outright. */
+  readonly blockedTypes: readonly string[];
+}
+
+/** One counter to increment. */
+export interface CounterHit {
+  readonly scope: LimitScope;
+  /** A keyed hash of what is counted; never the number or IP itself. */
+  readonly key: string;
+  /** Start of the fixed window, ms since the epoch divided by the window. */
+  readonly bucket: number;
+  readonly windowMs: number;
+}
+
+/** Where counters live: memory for one instance, PostgreSQL for all. */
+export interface CounterStore {
+  /** Increments every counter at once and returns their new counts, in order. */
+  hit(hits: readonly CounterHit[]): Promise<number[]>;
+}
+
+const UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Parses `5/15m`, `20/10m`, `10000/1d` or `off`. Throws an `Error` saying what is wrong.
+ *
+ * @example
+ * ```ts
+ * parseRateLimit("5/15m"); // { max: 5, windowMs: 900000 }
+ * ```
+ */
+export function parseRateLimit(text: string): RateLimit | undefined {
+  const t = text.trim().toLowerCase();
+  if (t === "off") return undefined;
+  const m = t.match(/^(\d{1,9})\s*\/\s*(\d{1,6})\s*([smhd])$/);
+  if (!m) throw new Error("must look like 5/15m (count/duration with s, m, h or d) or off");
+  const max = Number(m[1]);
+  const windowMs = Number(m[2]) * UNITS[m[3]!]!;
+  if (max < 1) throw new Error("must allow at least 1");
+  if (windowMs < 1000 || windowMs > 31 * 86_400_000) {
+    throw new Error("must use a window between 1s and 31d");
+  }
+  return { max, windowMs };
+}
+
+/** What refused a request, as a failure reason. */
+export type Refusal = Extract<
+  FailureReason,
+  | "limit_number"
+  | "limit_prefix"
+  | "limit_ip"
+  | "limit_global"
+  | "country_not_allowed"
+  | "number_type_blocked"
+>;
+
+/** Refusals are final: a retry of a refused request is refused again without counting. */
+export const REFUSALS: ReadonlySet<FailureReason> = new Set<Refusal>([
+  "limit_number",
+  "limit_prefix",
+  "limit_ip",
+  "limit_global",
+  "country_not_allowed",
+  "number_type_blocked",
+]);
+
+/** Country and number type refusals, which need no counting. */
+export function refuse(to: PhoneNumber, config: LimitsConfig): Refusal | undefined {
+  const country = to.country;
+  if (config.allowedCountries && (!country || !config.allowedCountries.includes(country))) {
+    return "country_not_allowed";
+  }
+  if (country && config.blockedCountries.includes(country)) return "country_not_allowed";
+  if (to.type && config.blockedTypes.includes(to.type)) return "number_type_blocked";
+  return undefined;
+}
+
+/** `+447400123456` → `+447400123`: the block of 1,000 numbers it belongs to. */
+export function numberBlock(e164: string): string {
+  return e164.slice(0, -3);
+}
+
+/** Keyed hashing of what is counted (HMAC-SHA-256, hex). */
+export type KeyedHash = (value: string) => Promise<string>;
+
+/** Creates a {@linkcode KeyedHash} from a secret key. */
+export function createKeyedHash(secret: string): KeyedHash {
+  const key = crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  return async (value) => {
+    const mac = await crypto.subtle.sign("HMAC", await key, new TextEncoder().encode(value));
+    return Array.from(new Uint8Array(mac), (b) => b.toString(16).padStart(2, "0")).join("");
+  };
+}
+
+/** What {@linkcode checkLimits} looks at. */
+export interface LimitSubject {
+  readonly to: PhoneNumber;
+  readonly ip?: string;
+}
+
+/**
+ * Counts a request against every configured limit and says which one it exceeds, if any.
+ * Refusals by country and number type come first and count nothing.
+ */
+export async function checkLimits(
+  subject: LimitSubject,
+  config: LimitsConfig,
+  deps: { counters: CounterStore; hash: KeyedHash; now: () => number },
+): Promise<Refusal | undefined> {
+  const refused = refuse(subject.to, config);
+  if (refused) return refused;
+
+  const scopes: [LimitScope, RateLimit | undefined, string | undefined, Refusal][] = [
+    ["number", config.perNumber, subject.to.e164, "limit_number"],
+    ["prefix", config.perPrefix, numberBlock(subject.to.e164), "limit_prefix"],
+    ["ip", config.perIp, subject.ip, "limit_ip"],
+    ["global", config.global, "*", "limit_global"],
+  ];
+  const active = scopes.filter((s): s is [LimitScope, RateLimit, string, Refusal] =>
+    s[1] !== undefined && s[2] !== undefined && s[2] !== ""
+  );
+  if (active.length === 0) return undefined;
+  const at = deps.now();
+  const hits: CounterHit[] = await Promise.all(active.map(async ([scope, limit, value]) => ({
+    scope,
+    key: scope === "global" ? "*" : await deps.hash(`${scope}:${value}`),
+    bucket: Math.floor(at / limit.windowMs),
+    windowMs: limit.windowMs,
+  })));
+  const counts = await deps.counters.hit(hits);
+  for (const [i, [, limit, , refusal]] of active.entries()) {
+    if (counts[i]! > limit.max) return refusal;
+  }
+  return undefined;
+}
+
+/** libphonenumber line types an owner may block. */
+export const LINE_TYPES: readonly Exclude<LineType, undefined>[] = [
+  "MOBILE",
+  "FIXED_LINE",
+  "FIXED_LINE_OR_MOBILE",
+  "PREMIUM_RATE",
+  "TOLL_FREE",
+  "SHARED_COST",
+  "VOIP",
+  "PERSONAL_NUMBER",
+  "PAGER",
+  "UAN",
+  "VOICEMAIL",
+];
