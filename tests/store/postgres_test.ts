@@ -4,7 +4,11 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { appFromEnv } from "../../supabase/functions/_shared/bootstrap.ts";
 import type { Outcome } from "../../supabase/functions/_shared/delivery/types.ts";
-import { createPostgresDedupeStore } from "../../supabase/functions/_shared/store/postgres.ts";
+import {
+  createPostgresDedupeStore,
+  createQueryRunner,
+  type QueryRunner,
+} from "../../supabase/functions/_shared/store/postgres.ts";
 import {
   captureLogs,
   randomMobile,
@@ -255,6 +259,15 @@ Deno.test("postgres: the delivery row holds the outcome, never the code or the n
     assert.ok(row);
     assert.equal(row.state, "sent");
     assert.equal(row.outcome.channel, "sms");
+    // The delivery log columns.
+    assert.equal(row.to_masked, "+4474•••••456");
+    assert.match(row.to_hash, /^[0-9a-f]{64}$/);
+    assert.deepEqual(
+      [row.country, row.number_type, row.channel, row.provider, row.reason],
+      ["GB", "MOBILE", "sms", "console", null],
+    );
+    assert.match(row.provider_id, /^console-\d+$/);
+    assert.equal(typeof row.ms, "number");
     const text = JSON.stringify(row);
     assert.ok(!text.includes("918273") && !text.includes("447400123456"));
   } finally {
@@ -289,6 +302,100 @@ Deno.test("postgres store: a query over its budget is cancelled and reported as 
     await locked;
   } finally {
     await blocker.end();
+    await sql.end();
+  }
+});
+
+Deno.test("postgres store: a claim whose insert is replayed after a lost answer is still ours", async () => {
+  const db = await testDatabase();
+  const sql = db.client();
+  try {
+    const real = createQueryRunner({ connect: () => Promise.resolve(sql), timeoutMs: 2000 });
+    let replayed = false;
+    // As if the first insert succeeded but its answer was lost and the runner ran it again.
+    const runner: QueryRunner = {
+      async query<T>(build: Parameters<QueryRunner["query"]>[0]): Promise<T[]> {
+        const rows = await real.query<T>(build);
+        if (replayed) return rows;
+        replayed = true;
+        return await real.query<T>(build);
+      },
+    };
+    const store = createPostgresDedupeStore({ runner });
+    const key = `k-${crypto.randomUUID()}`;
+    const opts = { ttlMs: 60_000, deadline: Date.now() + 500, door: "supabase" };
+    assert.deepEqual(await store.claim(key, opts), { kind: "first" });
+    // Someone else's claim of the same key is a duplicate.
+    const other = createPostgresDedupeStore({ runner: real });
+    assert.equal((await other.claim(key, opts)).kind, "duplicate");
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("postgres: the 24-hour view gives success rate and latency per channel/provider/country", async () => {
+  const db = await testDatabase();
+  const sql = db.client();
+  const country = "ZZ"; // a marker no other test uses
+  try {
+    for (
+      const [state, ms, status] of [["sent", 100, "delivered"], ["sent", 300, "undelivered"], [
+        "failed",
+        50,
+        null,
+      ]] as const
+    ) {
+      await sql`insert into otp_relay.deliveries
+        (dedupe_key, door, dedupe_until, state, channel, provider, country, ms, delivery_status)
+        values (${`view-${crypto.randomUUID()}`}, 'supabase', now(), ${state}, 'sms', 'twilio',
+          ${country}, ${ms}, ${status})`;
+    }
+    await sql`insert into otp_relay.deliveries (dedupe_key, door, dedupe_until, state, channel,
+        provider, country, ms, created_at)
+      values (${`view-${crypto.randomUUID()}`}, 'supabase', now(), 'sent', 'sms', 'twilio',
+        ${country}, 10, now() - interval '2 days')`;
+    const [row] = await sql`select * from otp_relay.delivery_stats_24h where country = ${country}`;
+    assert.ok(row);
+    assert.deepEqual(
+      [Number(row.deliveries), Number(row.accepted), Number(row.accepted_pct)],
+      [3, 2, 66.7],
+    );
+    assert.deepEqual([Number(row.delivered), Number(row.undelivered)], [1, 1]);
+    assert.equal(Number(row.p50_ms), 100);
+  } finally {
+    await sql`delete from otp_relay.deliveries where country = ${country}`;
+    await sql.end();
+  }
+});
+
+Deno.test("postgres: retention purges old deliveries and expired counters, keeps the rest", async () => {
+  const db = await testDatabase();
+  const sql = db.client();
+  const tag = `purge-${crypto.randomUUID()}`;
+  try {
+    await sql`insert into otp_relay.deliveries (dedupe_key, door, dedupe_until, state, created_at)
+      values (${`${tag}-old`}, 'supabase', now(), 'sent', now() - interval '31 days'),
+             (${`${tag}-new`}, 'supabase', now(), 'sent', now() - interval '29 days'),
+             (${`${tag}-stuck`}, 'supabase', now(), 'sending', now() - interval '40 days')`;
+    await sql`insert into otp_relay.limit_counters (scope, key, bucket, count, expires_at)
+      values ('number', ${tag}, 1, 3, now() - interval '1 minute'),
+             ('number', ${tag}, 2, 3, now() + interval '1 minute')`;
+    const [{ removed }] = await sql`select otp_relay.purge(30) as removed` as unknown as [
+      { removed: number },
+    ];
+    assert.ok(removed >= 1);
+    const left = await sql`select dedupe_key from otp_relay.deliveries
+      where dedupe_key like ${tag + "%"} order by 1`;
+    assert.deepEqual(left.map((r) => r.dedupe_key), [`${tag}-new`, `${tag}-stuck`]);
+    const counters = await sql`select bucket from otp_relay.limit_counters where key = ${tag}`;
+    assert.deepEqual(counters.map((r) => Number(r.bucket)), [2]);
+    await assert.rejects(() => sql`select otp_relay.purge(0)`, /at least 1/);
+    const [priv] = await sql`select has_function_privilege('anon', 'otp_relay.purge(integer)',
+      'EXECUTE') as ok`;
+    assert.equal(priv!.ok, false, "anon can't purge");
+  } finally {
+    await sql`delete from otp_relay.deliveries where dedupe_key like ${tag + "%"}`;
+    await sql`delete from otp_relay.limit_counters where key = ${tag}`;
     await sql.end();
   }
 });

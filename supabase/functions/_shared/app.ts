@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import type { Config, ConfigError } from "./config.ts";
 import { createMessages } from "./delivery/messages.ts";
-import type { Refusal } from "./delivery/limits.ts";
+import type { KeyedHash, Refusal } from "./delivery/limits.ts";
 import { CHANNELS, type DeliveryRequest } from "./delivery/types.ts";
 import { createSupabaseDoor, supabaseFailure } from "./doors/supabase.ts";
 import type { Logger } from "./log.ts";
@@ -28,6 +28,8 @@ export interface AppDeps {
   readonly storeStatus: () => Promise<StoreStatus>;
   /** Abuse limits and refusals (see delivery/limits.ts). */
   readonly guard?: (request: DeliveryRequest) => Promise<Refusal | undefined>;
+  /** The keyed hash of numbers, for the delivery log. */
+  readonly hash?: KeyedHash;
   readonly log: Logger;
   readonly now: () => number;
 }
@@ -81,6 +83,7 @@ export function createApp(deps: AppDeps): Hono {
       policy: config.policy,
       store: deps.store,
       ...(deps.guard ? { guard: deps.guard } : {}),
+      ...(deps.hash ? { hash: deps.hash } : {}),
       log: deps.log,
       now: deps.now,
       attemptTimeoutMs: config.attemptTimeoutMs,

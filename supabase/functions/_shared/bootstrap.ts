@@ -23,6 +23,7 @@ import {
   createPostgresCounterStore,
   createPostgresDedupeStore,
   createQueryRunner,
+  purge,
   readHashKey,
 } from "./store/postgres.ts";
 import { createResilientCounters, createResilientStore } from "./store/resilient.ts";
@@ -131,7 +132,23 @@ function sharedStateFor(config: Config, log: Logger, now: () => number): SharedS
       return await localHash(value);
     }
   };
-  return { store, storeStatus: () => store.status(), counters, hash };
+  // Retention without pg_cron: at most once an hour per instance, after a delivery settles.
+  let lastPurge = 0;
+  const settle: DedupeStore["settle"] = async (key, outcome, record) => {
+    await store.settle(key, outcome, record);
+    if (now() - lastPurge < 3_600_000) return;
+    lastPurge = now();
+    purge(runner, config.logRetentionDays).then(
+      (removed) => log.info("retention", { removed, days: config.logRetentionDays }),
+      (err) => log.warn("retention_failed", { error: err instanceof Error ? err.name : "?" }),
+    );
+  };
+  return {
+    store: { claim: store.claim, settle },
+    storeStatus: () => store.status(),
+    counters,
+    hash,
+  };
 }
 
 /** Logs what each language's SMS costs; warns where an owner template needs several segments. */
@@ -198,6 +215,6 @@ export function appFromEnv(
   const { store, storeStatus, counters, hash } = sharedStateFor(config, log, now);
   const guard = (request: DeliveryRequest) =>
     checkLimits({ to: request.to, ip: request.ip }, config.limits, { counters, hash, now });
-  const app = createApp({ config, provider, store, storeStatus, guard, log, now });
+  const app = createApp({ config, provider, store, storeStatus, guard, hash, log, now });
   return { app, config, log };
 }

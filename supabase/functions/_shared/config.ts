@@ -75,6 +75,8 @@ export interface Config {
   readonly limits: LimitsConfig;
   /** `OTP_HASH_KEY`: overrides the hash key the migration generated. */
   readonly hashKey: string | undefined;
+  /** `OTP_LOG_RETENTION_DAYS`: deliveries older than this are purged. */
+  readonly logRetentionDays: number;
   /** Standard Webhooks secrets for the Supabase door, `whsec_` form, newest first. */
   readonly supabaseHookSecrets: readonly string[];
   readonly provider: ProviderConfig;
@@ -295,6 +297,11 @@ const schema = z.object({
       return types;
     },
   ),
+  OTP_LOG_RETENTION_DAYS: z.string().trim().regex(/^\d+$/, "must be a whole number of days")
+    .transform(Number).pipe(
+      z.number().int().min(1, "must be at least 1").max(3650, "must be at most 3650"),
+    )
+    .default(30),
   OTP_HASH_KEY: z.string().trim().min(16, "must be at least 16 characters").optional(),
   DATABASE_URL: dbUrl.optional(),
   SUPABASE_DB_URL: dbUrl.optional(),
@@ -450,6 +457,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       blockedTypes: e.OTP_BLOCKED_NUMBER_TYPES,
     },
     hashKey: e.OTP_HASH_KEY,
+    logRetentionDays: e.OTP_LOG_RETENTION_DAYS,
     supabaseHookSecrets: e.SEND_SMS_HOOK_SECRETS,
     provider,
     policy: {

@@ -7,7 +7,7 @@
 import { within } from "../async.ts";
 import { maskPhone } from "../log.ts";
 import type { Claim, DedupeStore } from "../store/types.ts";
-import type { Refusal } from "./limits.ts";
+import type { KeyedHash, Refusal } from "./limits.ts";
 import { route, type RouterDeps } from "./router.ts";
 import type { DeliveryRequest, Outcome } from "./types.ts";
 
@@ -21,6 +21,8 @@ export interface DeliveryDeps extends RouterDeps {
    * counters are unavailable in closed mode.
    */
   readonly guard?: (request: DeliveryRequest) => Promise<Refusal | undefined>;
+  /** The keyed hash the limits count numbers with, for the delivery log. */
+  readonly hash?: KeyedHash;
 }
 
 /** The outcome, and whether it belongs to an earlier copy of the same request. */
@@ -127,7 +129,13 @@ export async function deliver(
       source = routed.plan.source;
     }
   } finally {
-    await deps.store.settle(request.dedupeKey, outcome);
+    await deps.store.settle(request.dedupeKey, outcome, {
+      toMasked: logFields.to,
+      ...(deps.hash ? { toHash: await deps.hash(`number:${request.to.e164}`) } : {}),
+      ...(request.to.country ? { country: request.to.country } : {}),
+      numberType: request.to.type ?? "unknown",
+      ms: deps.now() - started,
+    });
   }
 
   // One line per delivery, every attempt in it; no code, the number masked.

@@ -12,7 +12,7 @@ import type postgres from "postgres";
 import type { Outcome } from "../delivery/types.ts";
 import type { CounterStore } from "../delivery/limits.ts";
 import { isFinal } from "./memory.ts";
-import type { Claim, ClaimOptions, DedupeStore, StoreStatus } from "./types.ts";
+import type { Claim, ClaimOptions, DedupeStore, DeliveryRecord, StoreStatus } from "./types.ts";
 
 /** Options of {@linkcode createPostgresDedupeStore}. */
 export interface PostgresStoreOptions {
@@ -55,6 +55,13 @@ function translate(err: unknown): unknown {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Errors of a connection that died under the query, as the `postgres` package reports them. */
+const DROPPED = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "ECONNRESET", "EPIPE"]);
+function isDroppedConnection(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "string" && DROPPED.has(code);
+}
+
 /** Runs queries with a timeout, on a client created on first use. */
 export interface QueryRunner {
   query<T>(build: (sql: postgres.Sql) => postgres.PendingQuery<postgres.Row[]>): Promise<T[]>;
@@ -80,10 +87,17 @@ export function createQueryRunner(
         timer = setTimeout(() => reject(new StoreTimeoutError()), options.timeoutMs);
       });
       let pending: postgres.PendingQuery<postgres.Row[]> | undefined;
+      const attempt = async () => {
+        pending = build(await sql());
+        return await pending;
+      };
       try {
-        const run = sql().then((s) => {
-          pending = build(s);
-          return pending;
+        const run = attempt().catch((err) => {
+          // A connection the server dropped (a restart, an idle timeout) fails once and is
+          // replaced: try again on a fresh one, within the same time budget. Callers make
+          // their statements safe to repeat.
+          if (isDroppedConnection(err)) return attempt();
+          throw err;
         });
         return await Promise.race([run, late]) as unknown as T[];
       } catch (err) {
@@ -156,26 +170,41 @@ export function createPostgresDedupeStore(
 
   return {
     async claim(key: string, { ttlMs, deadline, door }: ClaimOptions): Promise<Claim> {
+      const token = crypto.randomUUID();
       // Wins when the key is new, expired, or settled as a failure that certainly didn't send.
       const rows = await query((s) =>
-        s`insert into otp_relay.deliveries as d (dedupe_key, door, dedupe_until)
-          values (${key}, ${door}, now() + ${ttlMs} * interval '1 millisecond')
+        s`insert into otp_relay.deliveries as d (dedupe_key, door, dedupe_until, claim_token)
+          values (${key}, ${door}, now() + ${ttlMs} * interval '1 millisecond', ${token})
           on conflict (dedupe_key) do update set
             state = 'sending', outcome = null, retry_allowed = false, door = excluded.door,
-            created_at = now(), updated_at = now(), dedupe_until = excluded.dedupe_until
+            created_at = now(), updated_at = now(), dedupe_until = excluded.dedupe_until,
+            claim_token = excluded.claim_token
           where d.dedupe_until <= now() or (d.state = 'failed' and d.retry_allowed)
           returning 1`
       );
       if (rows.length === 1) return { kind: "first" };
+      // Lost, unless the insert had won before a dropped connection made the runner repeat it.
+      const [row] = await query<{ claim_token: string | null }>((s) =>
+        s`select claim_token from otp_relay.deliveries where dedupe_key = ${key}`
+      );
+      if (row?.claim_token === token) return { kind: "first" };
       return { kind: "duplicate", outcome: outcomeOf(key, deadline) };
     },
-    async settle(key: string, outcome: Outcome): Promise<void> {
+    async settle(key: string, outcome: Outcome, record?: DeliveryRecord): Promise<void> {
       const retryAllowed = !isFinal(outcome);
+      const last = outcome.attempts.at(-1);
       await query((s) =>
         s`update otp_relay.deliveries set
             state = ${outcome.ok ? "sent" : "failed"},
             outcome = ${s.json(JSON.parse(JSON.stringify(outcome)))},
-            retry_allowed = ${retryAllowed}, updated_at = now()
+            retry_allowed = ${retryAllowed}, updated_at = now(),
+            channel = ${outcome.ok ? outcome.channel : last?.channel ?? null},
+            provider = ${outcome.ok ? outcome.provider : last?.provider ?? null},
+            provider_id = ${outcome.ok && outcome.id ? outcome.id : null},
+            reason = ${outcome.ok ? null : outcome.reason},
+            to_masked = ${record?.toMasked ?? null}, to_hash = ${record?.toHash ?? null},
+            country = ${record?.country ?? null}, number_type = ${record?.numberType ?? null},
+            ms = ${record?.ms ?? null}
           where dedupe_key = ${key} and state = 'sending'`
       );
     },
@@ -225,4 +254,12 @@ export async function readHashKey(runner: QueryRunner): Promise<string> {
   );
   if (!rows[0]) throw new MigrationMissingError();
   return rows[0].value;
+}
+
+/** Deletes deliveries older than `retentionDays` and expired counters; returns rows removed. */
+export async function purge(runner: QueryRunner, retentionDays: number): Promise<number> {
+  const rows = await runner.query<{ removed: number }>((s) =>
+    s`select otp_relay.purge(${retentionDays}) as removed`
+  );
+  return rows[0]?.removed ?? 0;
 }

@@ -13,7 +13,7 @@ import type { CounterStore } from "../delivery/limits.ts";
 import type { Outcome } from "../delivery/types.ts";
 import type { Logger } from "../log.ts";
 import { MigrationMissingError } from "./postgres.ts";
-import type { Claim, ClaimOptions, DedupeStore, StoreStatus } from "./types.ts";
+import type { Claim, ClaimOptions, DedupeStore, DeliveryRecord, StoreStatus } from "./types.ts";
 import { StoreUnavailableError } from "./types.ts";
 
 /** `OTP_STORE_ON_FAILURE`. */
@@ -66,10 +66,10 @@ export function createResilientStore(options: ResilientStoreOptions): ResilientS
         return result;
       }
     },
-    async settle(key: string, outcome: Outcome): Promise<void> {
-      if (onFallback.delete(key)) return await fallback.settle(key, outcome);
+    async settle(key: string, outcome: Outcome, record?: DeliveryRecord): Promise<void> {
+      if (onFallback.delete(key)) return await fallback.settle(key, outcome, record);
       try {
-        await primary.settle(key, outcome);
+        await primary.settle(key, outcome, record);
       } catch (err) {
         // The delivery happened; only its record is lost. A retry could then send again.
         log.error("store_settle_failed", { error: err instanceof Error ? err.name : typeof err });

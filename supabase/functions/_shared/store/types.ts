@@ -16,6 +16,17 @@ export type Claim =
    */
   | { readonly kind: "duplicate"; readonly outcome: Promise<Outcome> };
 
+/** What the delivery log keeps about a delivery besides its outcome: no code, no full number. */
+export interface DeliveryRecord {
+  /** `+4474•••••456`. */
+  readonly toMasked: string;
+  /** The keyed hash the per-number limit counts with. */
+  readonly toHash?: string;
+  readonly country?: string;
+  readonly numberType: string;
+  readonly ms: number;
+}
+
 /** What a claim is about. */
 export interface ClaimOptions {
   /** How long a retry of the same request is answered from this claim. */
@@ -30,8 +41,11 @@ export interface ClaimOptions {
 export interface DedupeStore {
   /** Claims `key`; see {@linkcode Claim}. May reject when the store is unreachable. */
   claim(key: string, options: ClaimOptions): Promise<Claim>;
-  /** Records the outcome of a claimed key and wakes the duplicates waiting for it. */
-  settle(key: string, outcome: Outcome): Promise<void>;
+  /**
+   * Records the outcome of a claimed key and wakes the duplicates waiting for it; `record`
+   * completes the delivery log where the store keeps one.
+   */
+  settle(key: string, outcome: Outcome, record?: DeliveryRecord): Promise<void>;
 }
 
 /** The store could not be used and the configuration says to fail closed. */
