@@ -22,6 +22,8 @@ export interface Deployment {
   fake: FakeTwilio;
   /** Captured log lines. */
   logs: string[];
+  /** Any other request to the app. */
+  request(path: string, init?: RequestInit): Promise<Response>;
 }
 
 /** Runs `fn` against a deployment configured by `env` (on top of Twilio SMS settings). */
@@ -48,7 +50,9 @@ export async function withDeployment(
         "/send-sms",
         signedInit(body, { timestamp: Math.floor(Date.now() / 1000) }),
       ));
-    await fn({ post, fake, logs: logs.lines });
+    const request = (path: string, init?: RequestInit) =>
+      Promise.resolve(boot.app.request(path, init));
+    await fn({ post, fake, logs: logs.lines, request });
   } finally {
     await fake.close();
   }

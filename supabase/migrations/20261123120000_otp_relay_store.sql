@@ -117,3 +117,20 @@ begin
 end;
 $$;
 revoke all on function otp_relay.purge(integer) from public, anon, authenticated;
+
+-- Order of provider statuses: a late callback never overwrites a later status.
+create or replace function otp_relay.status_rank(status text)
+returns integer
+language sql
+immutable
+set search_path = ''
+as $$
+  select case
+    when status = '' then 0
+    when status = 'read' then 3
+    when status in ('delivered', 'undelivered', 'failed', 'completed', 'busy', 'no-answer',
+      'canceled') then 2
+    else 1
+  end
+$$;
+revoke all on function otp_relay.status_rank(text) from public, anon, authenticated;

@@ -12,7 +12,9 @@ import { CHANNELS, type DeliveryRequest } from "./delivery/types.ts";
 import { createSupabaseDoor, supabaseFailure } from "./doors/supabase.ts";
 import type { Logger } from "./log.ts";
 import type { Provider } from "./providers/types.ts";
-import type { DedupeStore, StoreStatus } from "./store/types.ts";
+import { createTwilioStatusDoor } from "./doors/twilio-status.ts";
+import { loadTwilioSdk } from "./providers/twilio/index.ts";
+import type { DedupeStore, StatusLog, StoreStatus } from "./store/types.ts";
 import { VERSION } from "./version.ts";
 import { createWebhookVerifier } from "./webhook.ts";
 
@@ -30,6 +32,8 @@ export interface AppDeps {
   readonly guard?: (request: DeliveryRequest) => Promise<Refusal | undefined>;
   /** The keyed hash of numbers, for the delivery log. */
   readonly hash?: KeyedHash;
+  /** Where Twilio's status callbacks are recorded. */
+  readonly statusLog?: StatusLog;
   readonly log: Logger;
   readonly now: () => number;
 }
@@ -91,6 +95,20 @@ export function createApp(deps: AppDeps): Hono {
       messages: createMessages(config.messages),
     }),
   );
+  // Twilio reports what became of each message when OTP_PUBLIC_URL gave it a StatusCallback.
+  const twilio = config.provider.kind === "twilio" ? config.provider : undefined;
+  if (twilio?.statusCallbackUrl) {
+    app.route(
+      "/",
+      createTwilioStatusDoor({
+        authToken: twilio.authToken,
+        callbackUrl: twilio.statusCallbackUrl,
+        statusLog: deps.statusLog ?? { recordStatus: () => Promise.resolve(false) },
+        log: deps.log,
+        loadSdk: loadTwilioSdk,
+      }),
+    );
+  }
   return app;
 }
 

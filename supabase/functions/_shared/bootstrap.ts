@@ -22,12 +22,13 @@ import { createMemoryCounterStore, createMemoryDedupeStore } from "./store/memor
 import {
   createPostgresCounterStore,
   createPostgresDedupeStore,
+  createPostgresStatusLog,
   createQueryRunner,
   purge,
   readHashKey,
 } from "./store/postgres.ts";
 import { createResilientCounters, createResilientStore } from "./store/resilient.ts";
-import type { DedupeStore, StoreStatus } from "./store/types.ts";
+import type { DedupeStore, StatusLog, StoreStatus } from "./store/types.ts";
 
 /** Options of {@linkcode appFromEnv}. */
 export interface BootstrapOptions {
@@ -67,6 +68,7 @@ interface SharedState {
   storeStatus: () => Promise<StoreStatus>;
   counters: CounterStore;
   hash: KeyedHash;
+  statusLog: StatusLog;
 }
 
 function randomKey(): string {
@@ -89,6 +91,8 @@ function sharedStateFor(config: Config, log: Logger, now: () => number): SharedS
       storeStatus: () => Promise.resolve({ kind: "memory", state: "ok" }),
       counters: memoryCounters,
       hash: localHash,
+      // Without a delivery log, statuses are only logged.
+      statusLog: { recordStatus: () => Promise.resolve(false) },
     };
   }
   const { url, timeoutMs, onFailure } = config.store;
@@ -148,6 +152,7 @@ function sharedStateFor(config: Config, log: Logger, now: () => number): SharedS
     storeStatus: () => store.status(),
     counters,
     hash,
+    statusLog: createPostgresStatusLog(runner),
   };
 }
 
@@ -212,9 +217,19 @@ export function appFromEnv(
   for (const warning of configWarnings(env, config)) log.warn("configuration", { detail: warning });
   reportSegments(config, log);
   const provider = providerFor(config, log, options);
-  const { store, storeStatus, counters, hash } = sharedStateFor(config, log, now);
+  const { store, storeStatus, counters, hash, statusLog } = sharedStateFor(config, log, now);
   const guard = (request: DeliveryRequest) =>
     checkLimits({ to: request.to, ip: request.ip }, config.limits, { counters, hash, now });
-  const app = createApp({ config, provider, store, storeStatus, guard, hash, log, now });
+  const app = createApp({
+    config,
+    provider,
+    store,
+    storeStatus,
+    guard,
+    hash,
+    statusLog,
+    log,
+    now,
+  });
   return { app, config, log };
 }

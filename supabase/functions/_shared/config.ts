@@ -44,6 +44,8 @@ export interface TwilioConfig {
   readonly whatsapp?: TwilioWhatsAppConfig;
   /** Caller ID of voice calls (E.164). */
   readonly voice?: { readonly from: string };
+  /** `${OTP_PUBLIC_URL}/twilio/status`: where Twilio reports what became of each message. */
+  readonly statusCallbackUrl?: string;
 }
 
 /** Settings of the console provider, which prints deliveries instead of sending them. */
@@ -297,6 +299,7 @@ const schema = z.object({
       return types;
     },
   ),
+  OTP_PUBLIC_URL: apiUrl.optional(),
   OTP_LOG_RETENTION_DAYS: z.string().trim().regex(/^\d+$/, "must be a whole number of days")
     .transform(Number).pipe(
       z.number().int().min(1, "must be at least 1").max(3650, "must be at most 3650"),
@@ -422,6 +425,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         ...(sms ? { sms } : {}),
         ...(whatsapp ? { whatsapp } : {}),
         ...(voice ? { voice } : {}),
+        ...(e.OTP_PUBLIC_URL ? { statusCallbackUrl: `${e.OTP_PUBLIC_URL}/twilio/status` } : {}),
       };
     }
   } else {

@@ -12,7 +12,14 @@ import type postgres from "postgres";
 import type { Outcome } from "../delivery/types.ts";
 import type { CounterStore } from "../delivery/limits.ts";
 import { isFinal } from "./memory.ts";
-import type { Claim, ClaimOptions, DedupeStore, DeliveryRecord, StoreStatus } from "./types.ts";
+import type {
+  Claim,
+  ClaimOptions,
+  DedupeStore,
+  DeliveryRecord,
+  StatusLog,
+  StoreStatus,
+} from "./types.ts";
 
 /** Options of {@linkcode createPostgresDedupeStore}. */
 export interface PostgresStoreOptions {
@@ -262,4 +269,24 @@ export async function purge(runner: QueryRunner, retentionDays: number): Promise
     s`select otp_relay.purge(${retentionDays}) as removed`
   );
   return rows[0]?.removed ?? 0;
+}
+
+/** Delivery statuses from the provider's callbacks, on the delivery log. */
+export function createPostgresStatusLog(runner: QueryRunner): StatusLog {
+  return {
+    async recordStatus(providerId, status, errorCode) {
+      // Callbacks can arrive out of order: a status never replaces one of a higher rank
+      // (otp_relay.status_rank: sent < delivered/undelivered/failed < read).
+      const rows = await runner.query((s) =>
+        s`update otp_relay.deliveries set
+            delivery_status = ${status}, delivery_error_code = ${errorCode ?? null},
+            delivery_updated_at = now()
+          where provider_id = ${providerId}
+            and otp_relay.status_rank(${status})
+              >= otp_relay.status_rank(coalesce(delivery_status, ''))
+          returning 1`
+      );
+      return rows.length > 0;
+    },
+  };
 }

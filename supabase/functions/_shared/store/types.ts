@@ -62,3 +62,13 @@ export interface StoreStatus {
   /** `ok`, or why deliveries run on memory (or fail, in closed mode). */
   readonly state: "ok" | "migration_missing" | "unreachable";
 }
+
+/** What became of a delivery after the provider accepted it (status callbacks). */
+export interface StatusLog {
+  /**
+   * Records a provider status (`delivered`, `undelivered` + 30007, …) for the delivery whose
+   * message or call has `providerId`; a status never replaces a later one. Resolves to whether
+   * a delivery was updated.
+   */
+  recordStatus(providerId: string, status: string, errorCode: number | undefined): Promise<boolean>;
+}

@@ -28,7 +28,8 @@ export interface TwilioProviderDeps {
   loadSdk?: () => Promise<TwilioFactory>;
 }
 
-const defaultLoadSdk = async (): Promise<TwilioFactory> => (await import("twilio")).default;
+/** Imports the SDK (large: only when a send or a callback needs it). */
+export const loadTwilioSdk = async (): Promise<TwilioFactory> => (await import("twilio")).default;
 
 type HttpClientOption = NonNullable<Parameters<TwilioFactory>[2]>["httpClient"];
 
@@ -45,7 +46,7 @@ export function createTwilioProvider(
   config: TwilioConfig,
   deps: TwilioProviderDeps = {},
 ): Provider {
-  const loadSdk = deps.loadSdk ?? defaultLoadSdk;
+  const loadSdk = deps.loadSdk ?? loadTwilioSdk;
   let sdk: Promise<TwilioFactory> | undefined;
 
   return {
@@ -72,13 +73,22 @@ export function createTwilioProvider(
           httpClient: httpClient as unknown as HttpClientOption,
         });
         const to = message.to.e164;
+        const statusCallback = config.statusCallbackUrl;
         let sid: string | undefined;
         if (message.channel === "sms" && config.sms) {
-          sid = await sendSms(client, config.sms, { to, body: message.body });
+          sid = await sendSms(client, config.sms, { to, body: message.body, statusCallback });
         } else if (message.channel === "whatsapp" && config.whatsapp) {
-          sid = await sendWhatsApp(client, config.whatsapp, { to, code: message.code });
+          sid = await sendWhatsApp(client, config.whatsapp, {
+            to,
+            code: message.code,
+            statusCallback,
+          });
         } else if (message.channel === "voice" && config.voice) {
-          sid = await sendVoice(client, config.voice, { to, script: message.script });
+          sid = await sendVoice(client, config.voice, {
+            to,
+            script: message.script,
+            statusCallback,
+          });
         } else {
           return {
             ok: false,

@@ -10,11 +10,12 @@ import type { TwilioClient } from "./index.ts";
 export async function sendSms(
   client: TwilioClient,
   sender: TwilioSmsSender,
-  message: { to: string; body: string },
+  message: { to: string; body: string; statusCallback?: string },
 ): Promise<string> {
   const created = await client.messages.create({
     to: message.to,
     body: message.body,
+    ...(message.statusCallback ? { statusCallback: message.statusCallback } : {}),
     ...("messagingServiceSid" in sender
       ? { messagingServiceSid: sender.messagingServiceSid }
       : { from: sender.from }),

@@ -48,9 +48,11 @@ export function renderTwiml(script: VoiceScript): string {
 export async function sendVoice(
   client: TwilioClient,
   config: { from: string },
-  message: { to: string; script: VoiceScript },
+  message: { to: string; script: VoiceScript; statusCallback?: string },
 ): Promise<string> {
   const created = await client.calls.create({
+    // Calls report their end (completed, busy, no-answer, failed) by default.
+    ...(message.statusCallback ? { statusCallback: message.statusCallback } : {}),
     to: message.to,
     from: config.from,
     twiml: renderTwiml(message.script),

@@ -13,9 +13,10 @@ import type { TwilioClient } from "./index.ts";
 export async function sendWhatsApp(
   client: TwilioClient,
   config: TwilioWhatsAppConfig,
-  message: { to: string; code: string },
+  message: { to: string; code: string; statusCallback?: string },
 ): Promise<string> {
   const created = await client.messages.create({
+    ...(message.statusCallback ? { statusCallback: message.statusCallback } : {}),
     to: `whatsapp:${message.to}`,
     from: config.from,
     contentSid: config.contentSid,

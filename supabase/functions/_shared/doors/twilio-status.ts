@@ -1,0 +1,95 @@
+/**
+ * Twilio's status callbacks: what became of a message or call after Twilio accepted it.
+ * Carrier filtering (30007), SMS pumping protection (30450) and WhatsApp's 24-hour rule (63016)
+ * only ever arrive this way.
+ *
+ * Every request must carry a valid `X-Twilio-Signature` for the exact URL Twilio was given
+ * (`OTP_PUBLIC_URL` + `/twilio/status`), checked with the twilio package's `validateRequest`
+ * (constant-time); anything else gets 403.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import type { Logger } from "../log.ts";
+import type { TwilioFactory } from "../providers/twilio/index.ts";
+import type { StatusLog } from "../store/types.ts";
+
+/** What the door needs. */
+export interface TwilioStatusDeps {
+  readonly authToken: string;
+  /** The exact URL given to Twilio as `StatusCallback`. */
+  readonly callbackUrl: string;
+  readonly statusLog: StatusLog;
+  readonly log: Logger;
+  readonly loadSdk: () => Promise<TwilioFactory>;
+}
+
+const callback = z.looseObject({
+  MessageSid: z.string().regex(/^(SM|MM)[0-9a-f]{32}$/).optional(),
+  MessageStatus: z.string().max(32).optional(),
+  CallSid: z.string().regex(/^CA[0-9a-f]{32}$/).optional(),
+  CallStatus: z.string().max(32).optional(),
+  // Absent without an error; tolerate it empty.
+  ErrorCode: z.string().regex(/^\d{0,6}$/).optional(),
+});
+
+/**
+ * Creates the door as a Hono sub-app answering `POST /twilio/status`.
+ *
+ * @example
+ * ```ts
+ * app.route("/", createTwilioStatusDoor({ authToken, callbackUrl, statusLog, log, loadSdk }));
+ * ```
+ */
+export function createTwilioStatusDoor(deps: TwilioStatusDeps): Hono {
+  const app = new Hono();
+  app.post(
+    "/twilio/status",
+    bodyLimit({
+      maxSize: 64 * 1024,
+      onError: (c) => c.json({ message: "Payload too large" }, 413),
+    }),
+    async function twilioStatus(c) {
+      const raw = await c.req.text();
+      const params = Object.fromEntries(new URLSearchParams(raw));
+      const signature = c.req.header("x-twilio-signature");
+      const twilio = await deps.loadSdk();
+      if (
+        !signature || !twilio.validateRequest(deps.authToken, signature, deps.callbackUrl, params)
+      ) {
+        deps.log.warn("twilio_status_forbidden", { signed: Boolean(signature) });
+        return c.json({ message: "Forbidden" }, 403);
+      }
+      const parsed = callback.safeParse(params);
+      const sid = parsed.success ? parsed.data.MessageSid ?? parsed.data.CallSid : undefined;
+      const status = parsed.success
+        ? parsed.data.MessageStatus ?? parsed.data.CallStatus
+        : undefined;
+      if (!parsed.success || !sid || !status) {
+        deps.log.warn("twilio_status_invalid", {});
+        return c.json({ message: "Invalid status callback" }, 400);
+      }
+      const errorCode = parsed.data.ErrorCode ? Number(parsed.data.ErrorCode) : undefined;
+      let recorded = false;
+      try {
+        recorded = await deps.statusLog.recordStatus(sid, status, errorCode);
+      } catch (err) {
+        deps.log.error("twilio_status_not_recorded", {
+          id: sid,
+          error: err instanceof Error ? err.name : typeof err,
+        });
+      }
+      const failed = ["undelivered", "failed", "busy", "no-answer", "canceled"].includes(status);
+      deps.log[failed ? "warn" : "info"]("delivery_status", {
+        id: sid,
+        status,
+        ...(errorCode === undefined ? {} : { errorCode }),
+        recorded,
+      });
+      return c.body(null, 204);
+    },
+  );
+  return app;
+}
