@@ -82,6 +82,11 @@ async function migrate(url: string): Promise<void> {
         `do $$ begin create role ${role} nologin; exception when duplicate_object then null; end $$`,
       );
     }
+    // The worst case for the migration: everything new is granted to the API roles by default
+    // (Supabase grants broadly in public). Its revokes must hold against this.
+    await sql.unsafe(`alter default privileges grant all on tables to anon, authenticated;
+      alter default privileges grant all on functions to anon, authenticated;
+      alter default privileges grant usage on schemas to anon, authenticated`);
     await applyMigrations(sql);
   } finally {
     await sql.end();

@@ -108,9 +108,10 @@ begin
   if retention_days is null or retention_days < 1 then
     raise exception 'retention_days must be at least 1';
   end if;
+  -- A claim still 'sending' after its dedupe window belongs to an instance that died.
   delete from otp_relay.deliveries
   where created_at < now() - make_interval(days => retention_days)
-    and state <> 'sending';
+    and (state <> 'sending' or dedupe_until < now());
   get diagnostics removed = row_count;
   delete from otp_relay.limit_counters where expires_at < now();
   return removed;

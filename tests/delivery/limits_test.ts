@@ -211,3 +211,38 @@ Deno.test("postgres: limits are shared by every instance, and counters hold no n
     await sql.end();
   }
 });
+
+Deno.test("a refused request gives its counts back: a flood at one number can't use up its block", async () => {
+  const envs: Record<string, string>[] = [{}, { DATABASE_URL: (await testDatabase()).url }];
+  for (const env of envs) {
+    const app = limited({ ...env, OTP_LIMIT_PER_NUMBER: "1/1m", OTP_LIMIT_PER_PREFIX: "2/1m" }, {
+      t: Date.now(),
+    });
+    const block = randomMobile().slice(0, -3);
+    assert.deepEqual(await app.post(supabasePayload({ phone: `${block}001` })), {});
+    for (let i = 0; i < 5; i++) {
+      assert.equal(
+        (await app.post(supabasePayload({ phone: `${block}001` }))).error?.http_code,
+        429,
+      );
+    }
+    // The block has used 1 of 2, not 6.
+    assert.deepEqual(
+      await app.post(supabasePayload({ phone: `${block}002` })),
+      {},
+      JSON.stringify(env),
+    );
+  }
+});
+
+Deno.test("postgres: copies of one request across instances count once", async () => {
+  const db = await testDatabase();
+  const clock = { t: Date.now() };
+  const a = limited({ DATABASE_URL: db.url, OTP_LIMIT_PER_NUMBER: "2/1m" }, clock);
+  const b = limited({ DATABASE_URL: db.url, OTP_LIMIT_PER_NUMBER: "2/1m" }, clock);
+  const phone = randomMobile();
+  const same = supabasePayload({ phone });
+  for (let i = 0; i < 6; i++) assert.deepEqual(await (i % 2 ? a : b).post(same), {});
+  assert.deepEqual(await a.post(supabasePayload({ phone })), {}, "the second real request fits");
+  assert.equal((await b.post(supabasePayload({ phone }))).error?.http_code, 429);
+});

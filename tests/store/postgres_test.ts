@@ -236,6 +236,11 @@ Deno.test("postgres: the database stopped mid-test → open continues, closed re
   } finally {
     await db.start();
   }
+  // The circuit breaker skips the database for a few seconds after the failure; then it is used
+  // again.
+  for (let i = 0; i < 100 && (await closed.health()).store.state !== "ok"; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
   // Back up: both use the database again.
   assert.equal(
     await (await closed.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "e"))
@@ -376,7 +381,10 @@ Deno.test("postgres: retention purges old deliveries and expired counters, keeps
     await sql`insert into otp_relay.deliveries (dedupe_key, door, dedupe_until, state, created_at)
       values (${`${tag}-old`}, 'supabase', now(), 'sent', now() - interval '31 days'),
              (${`${tag}-new`}, 'supabase', now(), 'sent', now() - interval '29 days'),
-             (${`${tag}-stuck`}, 'supabase', now(), 'sending', now() - interval '40 days')`;
+             (${`${tag}-stuck`}, 'supabase', now() + interval '1 minute', 'sending',
+               now() - interval '40 days'),
+             (${`${tag}-dead`}, 'supabase', now() - interval '1 minute', 'sending',
+               now() - interval '40 days')`;
     await sql`insert into otp_relay.limit_counters (scope, key, bucket, count, expires_at)
       values ('number', ${tag}, 1, 3, now() - interval '1 minute'),
              ('number', ${tag}, 2, 3, now() + interval '1 minute')`;
@@ -398,4 +406,76 @@ Deno.test("postgres: retention purges old deliveries and expired counters, keeps
     await sql`delete from otp_relay.limit_counters where key = ${tag}`;
     await sql.end();
   }
+});
+
+/** A TCP server that accepts connections and never answers: a hung database. */
+function hungDatabase(): { url: string; close: () => void } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  (async () => {
+    for await (const conn of listener) conns.push(conn);
+  })().catch(() => {});
+  return {
+    url: `postgres://postgres@127.0.0.1:${(listener.addr as Deno.NetAddr).port}/postgres`,
+    close: () => {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+    },
+  };
+}
+
+Deno.test({
+  name: "postgres: a database that never answers costs one timeout, then is skipped (open mode)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const hung = hungDatabase();
+    try {
+      const app = instance(hung.url);
+      let started = performance.now();
+      assert.equal(
+        await (await app.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "a"))
+          .text(),
+        "{}",
+      );
+      const first = performance.now() - started;
+      assert.ok(first < 2000, `first request took ${first} ms (one 800 ms timeout, not several)`);
+      started = performance.now();
+      assert.equal(
+        await (await app.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "b"))
+          .text(),
+        "{}",
+      );
+      const second = performance.now() - started;
+      assert.ok(second < 300, `second request took ${second} ms: the breaker skips the database`);
+      assert.equal(app.printed.length, 2);
+    } finally {
+      hung.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "postgres: a database that never answers fails fast in closed mode",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const hung = hungDatabase();
+    try {
+      const app = instance(hung.url, { OTP_STORE_ON_FAILURE: "closed" });
+      const started = performance.now();
+      const body =
+        await (await app.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "a"))
+          .json();
+      assert.equal(body.error.http_code, 500);
+      assert.ok(performance.now() - started < 2000);
+      assert.equal(app.printed.length, 0);
+    } finally {
+      hung.close();
+    }
+  },
 });

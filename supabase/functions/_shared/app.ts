@@ -67,6 +67,7 @@ export function createApp(deps: AppDeps): Hono {
       // Loud: deliveries run on memory (or fail, in closed mode) until this is fixed.
       deps.log.error("store_degraded", { store: store.kind, state: store.state });
     }
+    // 503 when the shared store is not ok, so monitors notice (deliveries may go on in memory).
     return c.json({
       status: store.state === "ok" ? "ok" : "degraded",
       version: VERSION,
@@ -75,7 +76,7 @@ export function createApp(deps: AppDeps): Hono {
         CHANNELS.map((c) => [c, deps.provider.channels.includes(c)]),
       ),
       store,
-    });
+    }, store.state === "ok" ? 200 : 503);
   });
 
   app.route(

@@ -310,7 +310,9 @@ const schema = z.object({
   SUPABASE_DB_URL: dbUrl.optional(),
   OTP_STORE_ON_FAILURE: z.enum(["open", "closed"], { error: "must be open or closed" })
     .default("open"),
-  OTP_DB_TIMEOUT_MS: positiveMs(800, 3000, 50),
+  // At most 1500 ms: a database that never answers costs a request one timeout (the circuit
+  // breaker then skips it), which must leave time for the provider within OTP_DEADLINE_MS.
+  OTP_DB_TIMEOUT_MS: positiveMs(800, 1500, 50),
   OTP_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` })
     .default("info"),
 });

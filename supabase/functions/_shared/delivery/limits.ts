@@ -47,6 +47,8 @@ export interface CounterHit {
 export interface CounterStore {
   /** Increments every counter at once and returns their new counts, in order. */
   hit(hits: readonly CounterHit[]): Promise<number[]>;
+  /** Takes back the increments of a refused request (best effort). */
+  undo(hits: readonly CounterHit[]): Promise<void>;
 }
 
 const UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -165,7 +167,12 @@ export async function checkLimits(
   })));
   const counts = await deps.counters.hit(hits);
   for (const [i, [, limit, , refusal]] of active.entries()) {
-    if (counts[i]! > limit.max) return refusal;
+    if (counts[i]! > limit.max) {
+      // A refused request sends nothing, so it must not use up the other budgets (a flood at
+      // one blocked number would otherwise exhaust its whole block, or the global cap).
+      await deps.counters.undo(hits).catch(() => {});
+      return refusal;
+    }
   }
   return undefined;
 }

@@ -146,9 +146,11 @@ export function createSupabaseDoor(deps: SupabaseDoorDeps): Hono {
 
     // Auth retries with a new webhook-id and the same body: dedupe on metadata.uuid, which is
     // stable across attempts, or on the body itself when an older Auth sends no uuid.
+    // The body holds the code: key it with the secret hash where there is one, so a stored
+    // dedupe key can't be brute-forced back into the code.
     const dedupeKey = metadata?.uuid
       ? `supabase:uuid:${metadata.uuid}`
-      : `supabase:body:${await sha256Hex(raw)}`;
+      : `supabase:body:${deps.hash ? await deps.hash(`body:${raw}`) : await sha256Hex(raw)}`;
 
     const { outcome } = await deliver({
       door: "supabase",

@@ -123,5 +123,12 @@ export function createMemoryCounterStore(
         return counter.count;
       }));
     },
+    undo(hits) {
+      for (const h of hits) {
+        const counter = counters.get(`${h.scope}|${h.key}|${h.bucket}`);
+        if (counter && counter.count > 0) counter.count -= 1;
+      }
+      return Promise.resolve();
+    },
   };
 }

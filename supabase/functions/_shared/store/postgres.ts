@@ -69,18 +69,48 @@ function isDroppedConnection(err: unknown): boolean {
   return typeof code === "string" && DROPPED.has(code);
 }
 
+/** Per-query options of {@linkcode QueryRunner.query}. */
+export interface QueryOptions {
+  /** Repeat once on a connection the server dropped; only for statements safe to repeat. */
+  readonly retry?: boolean;
+  /** Overrides the runner's timeout (background work such as retention). */
+  readonly timeoutMs?: number;
+}
+
 /** Runs queries with a timeout, on a client created on first use. */
 export interface QueryRunner {
-  query<T>(build: (sql: postgres.Sql) => postgres.PendingQuery<postgres.Row[]>): Promise<T[]>;
+  query<T>(
+    build: (sql: postgres.Sql) => postgres.PendingQuery<postgres.Row[]>,
+    options?: QueryOptions,
+  ): Promise<T[]>;
+}
+
+/** The database failed recently: queries fail at once instead of waiting for their timeout. */
+export class StoreCircuitOpenError extends Error {
+  constructor() {
+    super("The database failed recently; not waiting on it");
+    this.name = "StoreCircuitOpenError";
+  }
 }
 
 /**
  * Creates a {@linkcode QueryRunner}: every query gets `timeoutMs` and is cancelled when late;
  * errors of a database without the migration become {@linkcode MigrationMissingError}.
+ *
+ * A circuit breaker bounds what a failing database costs one request: after a timeout or a
+ * connection failure, queries fail at once for `breakMs`, then one is let through to probe.
+ * Without it, a database that accepts connections but never answers would cost every query
+ * of a request its full timeout, one after another, past the caller's deadline.
  */
-export function createQueryRunner(
-  options: { connect: () => Promise<postgres.Sql>; timeoutMs: number },
-): QueryRunner {
+export function createQueryRunner(options: {
+  connect: () => Promise<postgres.Sql>;
+  timeoutMs: number;
+  breakMs?: number;
+  now?: () => number;
+}): QueryRunner {
+  const breakMs = options.breakMs ?? 5_000;
+  const now = options.now ?? Date.now;
+  let openUntil = 0;
   let client: Promise<postgres.Sql> | undefined;
   const sql = (): Promise<postgres.Sql> =>
     client ??= options.connect().catch((err) => {
@@ -88,33 +118,56 @@ export function createQueryRunner(
       throw err;
     });
   return {
-    async query<T>(build: (sql: postgres.Sql) => postgres.PendingQuery<postgres.Row[]>) {
+    async query<T>(
+      build: (sql: postgres.Sql) => postgres.PendingQuery<postgres.Row[]>,
+      queryOptions: QueryOptions = {},
+    ) {
+      if (now() < openUntil) throw new StoreCircuitOpenError();
+      let timedOut = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new StoreTimeoutError()), options.timeoutMs);
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(new StoreTimeoutError());
+        }, queryOptions.timeoutMs ?? options.timeoutMs);
       });
       let pending: postgres.PendingQuery<postgres.Row[]> | undefined;
       const attempt = async () => {
-        pending = build(await sql());
+        const s = await sql();
+        // Too late: a statement started now could commit after its caller gave up on it.
+        if (timedOut) throw new StoreTimeoutError();
+        pending = build(s);
         return await pending;
       };
       try {
         const run = attempt().catch((err) => {
           // A connection the server dropped (a restart, an idle timeout) fails once and is
-          // replaced: try again on a fresh one, within the same time budget. Callers make
-          // their statements safe to repeat.
-          if (isDroppedConnection(err)) return attempt();
+          // replaced: statements safe to repeat try again on a fresh one, in the same budget.
+          if (queryOptions.retry !== false && isDroppedConnection(err)) return attempt();
           throw err;
         });
         return await Promise.race([run, late]) as unknown as T[];
       } catch (err) {
         if (err instanceof StoreTimeoutError) pending?.cancel();
-        throw translate(err);
+        const translated = translate(err);
+        if (!(translated instanceof MigrationMissingError) && isUnavailable(translated)) {
+          openUntil = now() + breakMs;
+        }
+        throw translated;
       } finally {
         clearTimeout(timer);
       }
     },
   };
+}
+
+/** Timeouts and connection failures (not SQL errors) open the circuit. */
+function isUnavailable(err: unknown): boolean {
+  if (err instanceof StoreTimeoutError) return true;
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "string" &&
+    (DROPPED.has(code) || code === "ECONNREFUSED" || code === "CONNECT_TIMEOUT" ||
+      code === "CONNECTION_ENDED" || code === "ENOTFOUND" || code === "ETIMEDOUT");
 }
 
 /** A PostgreSQL-backed {@linkcode DedupeStore} with a health check. */
@@ -178,23 +231,27 @@ export function createPostgresDedupeStore(
   return {
     async claim(key: string, { ttlMs, deadline, door }: ClaimOptions): Promise<Claim> {
       const token = crypto.randomUUID();
-      // Wins when the key is new, expired, or settled as a failure that certainly didn't send.
-      const rows = await query((s) =>
-        s`insert into otp_relay.deliveries as d (dedupe_key, door, dedupe_until, claim_token)
-          values (${key}, ${door}, now() + ${ttlMs} * interval '1 millisecond', ${token})
-          on conflict (dedupe_key) do update set
-            state = 'sending', outcome = null, retry_allowed = false, door = excluded.door,
-            created_at = now(), updated_at = now(), dedupe_until = excluded.dedupe_until,
-            claim_token = excluded.claim_token
-          where d.dedupe_until <= now() or (d.state = 'failed' and d.retry_allowed)
-          returning 1`
+      // One statement that says who holds the key: the upsert wins when the key is new,
+      // expired, or settled as a failure that certainly didn't send; otherwise the existing
+      // holder's token comes back. Repeating it (after a dropped connection) is harmless: a
+      // replayed insert that had won returns this claim's own token.
+      const rows = await query<{ claim_token: string | null }>((s) =>
+        s`with won as (
+            insert into otp_relay.deliveries as d (dedupe_key, door, dedupe_until, claim_token)
+            values (${key}, ${door}, now() + ${ttlMs} * interval '1 millisecond', ${token})
+            on conflict (dedupe_key) do update set
+              state = 'sending', outcome = null, retry_allowed = false, door = excluded.door,
+              created_at = now(), updated_at = now(), dedupe_until = excluded.dedupe_until,
+              claim_token = excluded.claim_token
+            where d.dedupe_until <= now() or (d.state = 'failed' and d.retry_allowed)
+            returning claim_token
+          )
+          select claim_token from won
+          union all
+          select claim_token from otp_relay.deliveries
+          where dedupe_key = ${key} and not exists (select 1 from won)`
       );
-      if (rows.length === 1) return { kind: "first" };
-      // Lost, unless the insert had won before a dropped connection made the runner repeat it.
-      const [row] = await query<{ claim_token: string | null }>((s) =>
-        s`select claim_token from otp_relay.deliveries where dedupe_key = ${key}`
-      );
-      if (row?.claim_token === token) return { kind: "first" };
+      if (rows[0]?.claim_token === token) return { kind: "first" };
       return { kind: "duplicate", outcome: outcomeOf(key, deadline) };
     },
     async settle(key: string, outcome: Outcome, record?: DeliveryRecord): Promise<void> {
@@ -237,8 +294,9 @@ export function createPostgresCounterStore(runner: QueryRunner): CounterStore {
   return {
     async hit(hits) {
       if (hits.length === 0) return [];
-      const rows = await runner.query<{ i: number; count: number }>((s) =>
-        s`insert into otp_relay.limit_counters as c (scope, key, bucket, count, expires_at)
+      const rows = await runner.query<{ i: number; count: number }>(
+        (s) =>
+          s`insert into otp_relay.limit_counters as c (scope, key, bucket, count, expires_at)
           select t.scope, t.key, t.bucket, 1, to_timestamp((t.bucket + 1) * t.window_ms / 1000.0)
           from unnest(
             ${s.array(hits.map((h) => h.scope))}::text[],
@@ -247,9 +305,25 @@ export function createPostgresCounterStore(runner: QueryRunner): CounterStore {
             ${s.array(hits.map((h) => String(h.windowMs)))}::bigint[]
           ) as t(scope, key, bucket, window_ms)
           on conflict (scope, key, bucket) do update set count = c.count + 1
-          returning scope, key, count`
+          returning scope, key, count`,
+        // Not safe to repeat: a replayed hit would count twice.
+        { retry: false },
       ) as unknown as { scope: string; key: string; count: number }[];
       return hits.map((h) => rows.find((r) => r.scope === h.scope && r.key === h.key)?.count ?? 0);
+    },
+    async undo(hits) {
+      if (hits.length === 0) return;
+      await runner.query(
+        (s) =>
+          s`update otp_relay.limit_counters as c set count = greatest(c.count - 1, 0)
+          from unnest(
+            ${s.array(hits.map((h) => h.scope))}::text[],
+            ${s.array(hits.map((h) => h.key))}::text[],
+            ${s.array(hits.map((h) => String(h.bucket)))}::bigint[]
+          ) as t(scope, key, bucket)
+          where c.scope = t.scope and c.key = t.key and c.bucket = t.bucket`,
+        { retry: false },
+      );
     },
   };
 }
@@ -265,8 +339,10 @@ export async function readHashKey(runner: QueryRunner): Promise<string> {
 
 /** Deletes deliveries older than `retentionDays` and expired counters; returns rows removed. */
 export async function purge(runner: QueryRunner, retentionDays: number): Promise<number> {
-  const rows = await runner.query<{ removed: number }>((s) =>
-    s`select otp_relay.purge(${retentionDays}) as removed`
+  // Background work: a longer budget than the hook's queries.
+  const rows = await runner.query<{ removed: number }>(
+    (s) => s`select otp_relay.purge(${retentionDays}) as removed`,
+    { timeoutMs: 10_000 },
   );
   return rows[0]?.removed ?? 0;
 }

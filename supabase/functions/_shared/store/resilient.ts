@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { CounterStore } from "../delivery/limits.ts";
+import type { CounterHit, CounterStore } from "../delivery/limits.ts";
 import type { Outcome } from "../delivery/types.ts";
 import type { Logger } from "../log.ts";
 import { MigrationMissingError } from "./postgres.ts";
@@ -89,7 +89,12 @@ export function createResilientCounters(options: {
   mode: StoreFailureMode;
   log: Logger;
 }): CounterStore {
+  // Hits counted on the fallback are taken back there.
+  const onFallback = new WeakSet<readonly CounterHit[]>();
   return {
+    async undo(hits) {
+      await (onFallback.has(hits) ? options.fallback : options.primary).undo(hits);
+    },
     async hit(hits) {
       try {
         return await options.primary.hit(hits);
@@ -102,6 +107,7 @@ export function createResilientCounters(options: {
           error: err instanceof Error ? err.name : typeof err,
           detail: "abuse limits counted in memory",
         });
+        onFallback.add(hits);
         return await options.fallback.hit(hits);
       }
     },
