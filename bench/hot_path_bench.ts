@@ -37,10 +37,13 @@ minimal.post("/", async (c) => {
   await c.req.text();
   return c.json({});
 });
+// The same settings as the server benchmark: one number for every request, so limits off.
 const relay = appFromEnv({
   SEND_SMS_HOOK_SECRETS: SECRET,
   OTP_PROVIDER: "console",
   OTP_LOG_LEVEL: "warn",
+  OTP_LIMIT_PER_NUMBER: "off",
+  OTP_LIMIT_PER_PREFIX: "off",
 }).app;
 
 let n = 0;
@@ -60,4 +63,30 @@ Deno.bench("request: minimal Hono app", { group: "request", baseline: true }, as
 });
 Deno.bench("request: otp-relay Supabase hook", { group: "request" }, async () => {
   await (await relay.fetch(hookRequest())).text();
+});
+
+// The production default: abuse limits on (two keyed hashes and counters per request), each
+// request to its own number so none is refused.
+const limited = appFromEnv({
+  SEND_SMS_HOOK_SECRETS: SECRET,
+  OTP_PROVIDER: "console",
+  OTP_LOG_LEVEL: "error",
+}).app;
+/** A UK mobile in a random 1,000-number block, so the block limit never trips either. */
+const uniqueMobile = () =>
+  `4474${String(Math.floor(Math.random() * 1e5)).padStart(5, "0")}${
+    String(n % 1000).padStart(3, "0")
+  }`;
+Deno.bench("request: otp-relay with the default limits", { group: "request" }, async () => {
+  const req = hookRequest();
+  const text = (await req.text()).replaceAll("447400123456", uniqueMobile());
+  const signed = signWebhook({ secrets: [SECRET], id: `msg_l${n}`, timestamp: ts, body: text });
+  const res = await limited.fetch(
+    new Request(req.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...signed },
+      body: text,
+    }),
+  );
+  await res.text();
 });

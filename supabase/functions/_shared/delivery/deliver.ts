@@ -131,7 +131,7 @@ export async function deliver(
   } finally {
     await deps.store.settle(request.dedupeKey, outcome, {
       toMasked: logFields.to,
-      ...(deps.hash ? { toHash: await deps.hash(`number:${request.to.e164}`) } : {}),
+      ...(deps.hash ? { toHash: () => deps.hash!(`number:${request.to.e164}`) } : {}),
       ...(request.to.country ? { country: request.to.country } : {}),
       numberType: request.to.type ?? "unknown",
       ms: deps.now() - started,

@@ -257,6 +257,7 @@ export function createPostgresDedupeStore(
     async settle(key: string, outcome: Outcome, record?: DeliveryRecord): Promise<void> {
       const retryAllowed = !isFinal(outcome);
       const last = outcome.attempts.at(-1);
+      const toHash = record?.toHash ? await record.toHash() : null;
       await query((s) =>
         s`update otp_relay.deliveries set
             state = ${outcome.ok ? "sent" : "failed"},
@@ -266,7 +267,7 @@ export function createPostgresDedupeStore(
             provider = ${outcome.ok ? outcome.provider : last?.provider ?? null},
             provider_id = ${outcome.ok && outcome.id ? outcome.id : null},
             reason = ${outcome.ok ? null : outcome.reason},
-            to_masked = ${record?.toMasked ?? null}, to_hash = ${record?.toHash ?? null},
+            to_masked = ${record?.toMasked ?? null}, to_hash = ${toHash},
             country = ${record?.country ?? null}, number_type = ${record?.numberType ?? null},
             ms = ${record?.ms ?? null}
           where dedupe_key = ${key} and state = 'sending'`

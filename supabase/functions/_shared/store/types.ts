@@ -20,8 +20,8 @@ export type Claim =
 export interface DeliveryRecord {
   /** `+4474•••••456`. */
   readonly toMasked: string;
-  /** The keyed hash the per-number limit counts with. */
-  readonly toHash?: string;
+  /** The keyed hash the per-number limit counts with; computed only by stores that keep it. */
+  readonly toHash?: () => Promise<string>;
   readonly country?: string;
   readonly numberType: string;
   readonly ms: number;
