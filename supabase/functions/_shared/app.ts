@@ -6,7 +6,9 @@
  */
 import { Hono } from "hono";
 import type { Config, ConfigError } from "./config.ts";
+import type { DeliveryDeps } from "./delivery/deliver.ts";
 import { createMessages } from "./delivery/messages.ts";
+import { createOktaDoor } from "./doors/okta.ts";
 import type { KeyedHash, Refusal } from "./delivery/limits.ts";
 import { CHANNELS, type DeliveryRequest } from "./delivery/types.ts";
 import { createSupabaseDoor, supabaseFailure } from "./doors/supabase.ts";
@@ -79,23 +81,33 @@ export function createApp(deps: AppDeps): Hono {
     }, store.state === "ok" ? 200 : 503);
   });
 
+  // Every door delivers through the same router, store, limits and messages.
+  const delivery: DeliveryDeps = {
+    providers: [deps.provider],
+    policy: config.policy,
+    store: deps.store,
+    ...(deps.guard ? { guard: deps.guard } : {}),
+    ...(deps.hash ? { hash: deps.hash } : {}),
+    log: deps.log,
+    now: deps.now,
+    attemptTimeoutMs: config.attemptTimeoutMs,
+    dedupeTtlMs: config.dedupeTtlMs,
+    messages: createMessages(config.messages),
+  };
   app.route(
     "/",
     createSupabaseDoor({
+      ...delivery,
       verifier: createWebhookVerifier({ secrets: config.supabaseHookSecrets, now: deps.now }),
       deadlineMs: config.deadlineMs,
-      providers: [deps.provider],
-      policy: config.policy,
-      store: deps.store,
-      ...(deps.guard ? { guard: deps.guard } : {}),
-      ...(deps.hash ? { hash: deps.hash } : {}),
-      log: deps.log,
-      now: deps.now,
-      attemptTimeoutMs: config.attemptTimeoutMs,
-      dedupeTtlMs: config.dedupeTtlMs,
-      messages: createMessages(config.messages),
     }),
   );
+  if (config.okta) {
+    app.route(
+      "/",
+      createOktaDoor({ ...delivery, okta: config.okta, useCallerText: config.useCallerText }),
+    );
+  }
   // Twilio reports what became of each message when OTP_PUBLIC_URL gave it a StatusCallback.
   const twilio = config.provider.kind === "twilio" ? config.provider : undefined;
   if (twilio?.statusCallbackUrl) {

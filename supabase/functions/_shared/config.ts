@@ -69,8 +69,19 @@ export type StoreConfig =
     readonly timeoutMs: number;
   };
 
+/** The Okta telephony inline hook door, when `OKTA_HOOK_AUTH_SECRET` is set. */
+export interface OktaConfig {
+  /** Lower-case header name Okta sends the secret in. */
+  readonly authHeader: string;
+  readonly authSecret: string;
+  readonly deadlineMs: number;
+}
+
 /** The whole, validated configuration. */
 export interface Config {
+  readonly okta: OktaConfig | undefined;
+  /** `OTP_USE_CALLER_TEXT`: send the caller's SMS text (Okta's msgTemplate) instead of ours. */
+  readonly useCallerText: boolean;
   /** The shared store: PostgreSQL when a database URL is set. */
   readonly store: StoreConfig;
   /** Abuse limits and refusals. */
@@ -300,6 +311,15 @@ const schema = z.object({
     },
   ),
   OTP_PUBLIC_URL: apiUrl.optional(),
+  OKTA_HOOK_AUTH_HEADER: z.string().trim().regex(
+    /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/,
+    "must be an HTTP header name",
+  ).default("Authorization"),
+  OKTA_HOOK_AUTH_SECRET: z.string().trim().min(16, "must be at least 16 characters").optional(),
+  // Okta waits 3 s for the whole call.
+  OKTA_DEADLINE_MS: positiveMs(2500, 2900, 500),
+  OTP_USE_CALLER_TEXT: z.enum(["true", "false"], { error: "must be true or false" })
+    .default("false").transform((v) => v === "true"),
   OTP_LOG_RETENTION_DAYS: z.string().trim().regex(/^\d+$/, "must be a whole number of days")
     .transform(Number).pipe(
       z.number().int().min(1, "must be at least 1").max(3650, "must be at most 3650"),
@@ -464,6 +484,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     },
     hashKey: e.OTP_HASH_KEY,
     logRetentionDays: e.OTP_LOG_RETENTION_DAYS,
+    okta: e.OKTA_HOOK_AUTH_SECRET
+      ? {
+        authHeader: e.OKTA_HOOK_AUTH_HEADER.toLowerCase(),
+        authSecret: e.OKTA_HOOK_AUTH_SECRET,
+        deadlineMs: e.OKTA_DEADLINE_MS,
+      }
+      : undefined,
+    useCallerText: e.OTP_USE_CALLER_TEXT,
     supabaseHookSecrets: e.SEND_SMS_HOOK_SECRETS,
     provider,
     policy: {

@@ -55,6 +55,12 @@ function render(
   const locales = request.locales ?? [];
   switch (channel) {
     case "sms": {
+      if (request.callerText) {
+        return {
+          message: { channel, to, body: request.callerText },
+          about: { template: "caller" },
+        };
+      }
       const sms = messages.sms(code, locales, to.country);
       return {
         message: { channel, to, body: sms.body },

@@ -15,7 +15,7 @@ export type Channel = typeof CHANNELS[number];
 /** One code to deliver to one number, whichever platform asked. */
 export interface DeliveryRequest {
   /** Which front door took the request; part of logs and of the dedupe key. */
-  readonly door: "supabase";
+  readonly door: "supabase" | "okta" | "auth0";
   /** Identifies the request across the caller's retries (e.g. Supabase `metadata.uuid`). */
   readonly dedupeKey: string;
   readonly to: PhoneNumber;
@@ -23,6 +23,11 @@ export interface DeliveryRequest {
   readonly code: string;
   /** The end user's IP, where the caller gives it (Supabase `metadata.ip_address`). */
   readonly ip?: string;
+  /**
+   * The caller's own SMS text, code included (Okta's `msgTemplate`), used instead of ours only
+   * when the owner says so (`OTP_USE_CALLER_TEXT`).
+   */
+  readonly callerText?: string;
   /** A channel the caller asked for (Okta and Auth0 say sms or voice; Supabase never does). */
   readonly channel?: Channel;
   /** Metadata only the app can write (Supabase `app_metadata`). */
