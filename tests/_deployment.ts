@@ -24,6 +24,8 @@ export interface Deployment {
   logs: string[];
   /** Any other request to the app. */
   request(path: string, init?: RequestInit): Promise<Response>;
+  /** The app's fetch handler, to serve it on a port (`Deno.serve`). */
+  handler(request: Request): Response | Promise<Response>;
 }
 
 /** Runs `fn` against a deployment configured by `env` (on top of Twilio SMS settings). */
@@ -52,7 +54,7 @@ export async function withDeployment(
       ));
     const request = (path: string, init?: RequestInit) =>
       Promise.resolve(boot.app.request(path, init));
-    await fn({ post, fake, logs: logs.lines, request });
+    await fn({ post, fake, logs: logs.lines, request, handler: (r) => boot.app.fetch(r) });
   } finally {
     await fake.close();
   }

@@ -167,3 +167,13 @@ Deno.test("Auth's multi-secret header ('v1,a, v1,b') verifies against whichever 
 Deno.test("a verifier needs at least one secret", () => {
   assert.throws(() => createWebhookVerifier({ secrets: [] }), /At least one secret/);
 });
+
+Deno.test("rejects: a webhook-id that is too long or not printable ASCII (it keys dedupe)", () => {
+  const verifier = createWebhookVerifier({ secrets: [VECTOR.secret], now: atVector });
+  for (const id of ["x".repeat(257), "msg 1", "msg_é"]) {
+    assert.deepEqual(verifier.verify({ ...vectorHeaders(), id }, VECTOR.body), {
+      ok: false,
+      reason: "malformed_id",
+    });
+  }
+});

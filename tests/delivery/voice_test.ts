@@ -111,3 +111,19 @@ Deno.test("locale: requested language first, then the country's, then English", 
   assert.deepEqual(resolveLocale([], "JP"), { language: "ja", region: "JP" });
   assert.deepEqual(resolveLocale([], undefined), { language: "en", region: undefined });
 });
+
+Deno.test("voice: a notice (no digits) is its words, a pause, and the words again", () => {
+  const script = {
+    language: "en-US",
+    voice: "Polly.Joanna",
+    intro: "Hi.",
+    again: "Hi.",
+    digits: [],
+  };
+  const twiml = renderTwiml(script);
+  assert.deepEqual(spoken(twiml), ["Hi.", "Hi."]);
+  assert.match(twiml, /<\/Say><Pause length="2"\/><Say /);
+  // Too long to say twice: said once rather than refused.
+  const long = "y".repeat(2500);
+  assert.deepEqual(spoken(renderTwiml({ ...script, intro: long, again: long })), [long]);
+});

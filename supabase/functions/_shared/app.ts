@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import type { Config, ConfigError } from "./config.ts";
 import type { DeliveryDeps } from "./delivery/deliver.ts";
 import { createMessages } from "./delivery/messages.ts";
+import { createAuth0Door } from "./doors/auth0.ts";
 import { createOktaDoor } from "./doors/okta.ts";
 import type { KeyedHash, Refusal } from "./delivery/limits.ts";
 import { CHANNELS, type DeliveryRequest } from "./delivery/types.ts";
@@ -102,6 +103,12 @@ export function createApp(deps: AppDeps): Hono {
       deadlineMs: config.deadlineMs,
     }),
   );
+  if (config.auth0) {
+    app.route(
+      "/",
+      createAuth0Door({ ...delivery, auth0: config.auth0, useCallerText: config.useCallerText }),
+    );
+  }
   if (config.okta) {
     app.route(
       "/",

@@ -77,10 +77,21 @@ export interface OktaConfig {
   readonly deadlineMs: number;
 }
 
+/** The Auth0 door, when `AUTH0_HOOK_SECRETS` is set. */
+export interface Auth0Config {
+  /** Standard Webhooks secrets the shipped Auth0 code signs with, `whsec_` form, newest first. */
+  readonly secrets: readonly string[];
+  readonly deadlineMs: number;
+}
+
 /** The whole, validated configuration. */
 export interface Config {
   readonly okta: OktaConfig | undefined;
-  /** `OTP_USE_CALLER_TEXT`: send the caller's SMS text (Okta's msgTemplate) instead of ours. */
+  readonly auth0: Auth0Config | undefined;
+  /**
+   * `OTP_USE_CALLER_TEXT`: send the caller's SMS text (Okta's `msgTemplate`, Auth0's `text`)
+   * instead of ours.
+   */
   readonly useCallerText: boolean;
   /** The shared store: PostgreSQL when a database URL is set. */
   readonly store: StoreConfig;
@@ -318,6 +329,9 @@ const schema = z.object({
   OKTA_HOOK_AUTH_SECRET: z.string().trim().min(16, "must be at least 16 characters").optional(),
   // Okta waits 3 s for the whole call.
   OKTA_DEADLINE_MS: positiveMs(2500, 2900, 500),
+  AUTH0_HOOK_SECRETS: hookSecrets.optional(),
+  // Auth0 Actions may run 20 s; the shipped relay gives up after 10 s by default.
+  AUTH0_DEADLINE_MS: positiveMs(8000, 15000, 1000),
   OTP_USE_CALLER_TEXT: z.enum(["true", "false"], { error: "must be true or false" })
     .default("false").transform((v) => v === "true"),
   OTP_LOG_RETENTION_DAYS: z.string().trim().regex(/^\d+$/, "must be a whole number of days")
@@ -490,6 +504,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         authSecret: e.OKTA_HOOK_AUTH_SECRET,
         deadlineMs: e.OKTA_DEADLINE_MS,
       }
+      : undefined,
+    auth0: e.AUTH0_HOOK_SECRETS
+      ? { secrets: e.AUTH0_HOOK_SECRETS, deadlineMs: e.AUTH0_DEADLINE_MS }
       : undefined,
     useCallerText: e.OTP_USE_CALLER_TEXT,
     supabaseHookSecrets: e.SEND_SMS_HOOK_SECRETS,

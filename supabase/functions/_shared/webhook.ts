@@ -23,6 +23,7 @@ export interface WebhookHeaders {
 /** Why a request was refused; for logs only, never for the answer. */
 export type WebhookRejection =
   | "missing_headers"
+  | "malformed_id"
   | "malformed_timestamp"
   | "stale"
   | "future"
@@ -92,6 +93,8 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
     verify(headers, rawBody) {
       const { id, timestamp, signature } = headers;
       if (!id || !timestamp || !signature) return { ok: false, reason: "missing_headers" };
+      // The id keys de-duplication: printable ASCII, bounded.
+      if (!/^[\x21-\x7e]{1,256}$/.test(id)) return { ok: false, reason: "malformed_id" };
       if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: "malformed_timestamp" };
       const seconds = Number(timestamp);
       const nowSeconds = Math.floor(now() / 1000);

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { FailureReason } from "./types.ts";
+import type { Failure, FailureReason } from "./types.ts";
 
 /** A failure as an HTTP-ish status and a sentence for the end user. */
 export interface UserFacingError {
@@ -80,4 +80,27 @@ const table: Record<FailureReason | "invalid_payload", UserFacingError> = {
 /** The user-facing form of a failure reason. */
 export function userFacingError(reason: FailureReason | "invalid_payload"): UserFacingError {
   return table[reason];
+}
+
+/** Failures that may pass: the provider or our store was down, slow or throttling us. */
+const TRANSIENT: ReadonlySet<FailureReason> = new Set([
+  "provider_unavailable",
+  "timeout",
+  "rate_limited",
+  "store_unavailable",
+  "internal",
+]);
+
+/**
+ * True when the caller may try the same message again later: the failure may pass, and no
+ * message may have left (a retry arrives as a new request, so a message in an unknown state
+ * could reach the user twice). Our own refusals (limits, countries) are never retryable.
+ *
+ * @example
+ * ```ts
+ * retryable({ ok: false, reason: "timeout", sent: "no", attempts: [] }); // true
+ * ```
+ */
+export function retryable(failure: Failure): boolean {
+  return failure.sent === "no" && TRANSIENT.has(failure.reason);
 }

@@ -47,7 +47,10 @@ export interface VoiceScript {
   readonly intro: string;
   /** Said before the code is read the second time. */
   readonly again: string;
-  /** The code's digits, read one at a time with pauses between them. */
+  /**
+   * The code's digits, read one at a time with pauses between them; none in a notice, whose
+   * words are `intro`, said again as `again`.
+   */
   readonly digits: readonly string[];
 }
 
@@ -57,6 +60,8 @@ export interface Messages {
   sms(code: string, requested: readonly unknown[], country: string | undefined): RenderedSms;
   /** The voice script for a code. */
   voice(code: string, requested: readonly unknown[], country: string | undefined): VoiceScript;
+  /** A script that says the caller's words (a notice without a code), in a voice for them. */
+  speech(text: string, requested: readonly unknown[], country: string | undefined): VoiceScript;
   /** Languages SMS can be written in: built-in ones and those of owner templates. */
   readonly smsLanguages: ReadonlySet<string>;
 }
@@ -150,6 +155,10 @@ export function createMessages(settings: MessageSettings): Messages {
     },
     voice(code, requested, country) {
       return voiceScript(code, resolveLocale(requested, country));
+    },
+    speech(text, requested, country) {
+      // No digits: providers say the words, pause, and say them again.
+      return { ...voiceScript("", resolveLocale(requested, country)), intro: text, again: text };
     },
   };
 }

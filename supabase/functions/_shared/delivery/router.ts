@@ -45,17 +45,30 @@ export interface Routed {
   readonly plan: ChannelPlan;
 }
 
+/**
+ * True when the request has words for the channel: a code (our templates), or the caller's own
+ * text for SMS and speech for calls. WhatsApp authentication templates need a code.
+ */
+export function renderable(request: DeliveryRequest, channel: Channel): boolean {
+  if (request.code !== undefined) return true;
+  if (channel === "sms") return request.callerText !== undefined;
+  if (channel === "voice") return request.callerSpeech !== undefined;
+  return false;
+}
+
 /** The message for a channel, and what the attempt record says about its text. */
 function render(
   request: DeliveryRequest,
   channel: Channel,
   messages: Messages,
 ): { message: OutboundMessage; about: Partial<Attempt> } {
-  const { to, code } = request;
+  const { to } = request;
+  // `renderable` ran first: a request without a code has the caller's words for this channel.
+  const code = request.code ?? "";
   const locales = request.locales ?? [];
   switch (channel) {
     case "sms": {
-      if (request.callerText) {
+      if (request.callerText !== undefined) {
         return {
           message: { channel, to, body: request.callerText },
           about: { template: "caller" },
@@ -75,6 +88,10 @@ function render(
     case "whatsapp":
       return { message: { channel, to, code }, about: {} };
     case "voice": {
+      if (request.callerSpeech !== undefined) {
+        const script = messages.speech(request.callerSpeech, locales, to.country);
+        return { message: { channel, to, script }, about: { template: "caller" } };
+      }
       const script = messages.voice(code, locales, to.country);
       return { message: { channel, to, script }, about: {} };
     }
@@ -144,7 +161,11 @@ export function finalFailure(failures: readonly Failed[]): Failed {
  */
 export async function route(request: DeliveryRequest, deps: RouterDeps): Promise<Routed> {
   const configured = new Set(deps.providers.flatMap((p) => p.channels));
-  const plan = planChannels(request, deps.policy, configured);
+  const planned = planChannels(request, deps.policy, configured);
+  // A notice without a code skips the channels it has no words for (WhatsApp needs a code).
+  const plan = request.code === undefined
+    ? { ...planned, channels: planned.channels.filter((c) => renderable(request, c)) }
+    : planned;
   const attempts: Attempt[] = [];
   const failures: Failed[] = [];
   const brokenProviders = new Set<Provider>();

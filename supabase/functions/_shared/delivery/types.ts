@@ -19,8 +19,12 @@ export interface DeliveryRequest {
   /** Identifies the request across the caller's retries (e.g. Supabase `metadata.uuid`). */
   readonly dedupeKey: string;
   readonly to: PhoneNumber;
-  /** The one-time code, 4 to 10 digits. Never logged. */
-  readonly code: string;
+  /**
+   * The one-time code, 4 to 10 digits. Never logged. Absent for a notice without a code
+   * (Auth0's blocked-account and password messages), which carries its own words instead:
+   * {@linkcode DeliveryRequest.callerText} and {@linkcode DeliveryRequest.callerSpeech}.
+   */
+  readonly code?: string;
   /** The end user's IP, where the caller gives it (Supabase `metadata.ip_address`). */
   readonly ip?: string;
   /**
@@ -28,6 +32,8 @@ export interface DeliveryRequest {
    * when the owner says so (`OTP_USE_CALLER_TEXT`).
    */
   readonly callerText?: string;
+  /** What a call says instead of our script; only notices without a code carry it. */
+  readonly callerSpeech?: string;
   /** A channel the caller asked for (Okta and Auth0 say sms or voice; Supabase never does). */
   readonly channel?: Channel;
   /** Metadata only the app can write (Supabase `app_metadata`). */

@@ -16,6 +16,7 @@ import { userFacingError } from "../delivery/failures.ts";
 import type { FailureReason } from "../delivery/types.ts";
 import { parsePhone } from "../phone.ts";
 import type { WebhookVerifier } from "../webhook.ts";
+import { readSignedJson } from "./_signed.ts";
 
 /** Bodies above this are refused before they are read in full (user metadata can be large). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -104,25 +105,14 @@ export function createSupabaseDoor(deps: SupabaseDoorDeps): Hono {
 
   async function handle(c: Context): Promise<Response> {
     const received = deps.now();
-    const raw = await c.req.text();
-
-    const verdict = deps.verifier.verify({
-      id: c.req.header("webhook-id"),
-      timestamp: c.req.header("webhook-timestamp"),
-      signature: c.req.header("webhook-signature"),
-    }, raw);
-    if (!verdict.ok) {
-      deps.log.warn("unauthorized", { door: "supabase", reason: verdict.reason });
-      return c.json({ message: "Unauthorized" }, 401);
-    }
-
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      deps.log.warn("invalid_payload", { door: "supabase", detail: "not JSON" });
-      return supabaseFailure(c, "invalid_payload");
-    }
+    const read = await readSignedJson(c, {
+      verifier: deps.verifier,
+      log: deps.log,
+      door: "supabase",
+      notJson: (c) => supabaseFailure(c, "invalid_payload"),
+    });
+    if (!read.ok) return read.response;
+    const { raw, json } = read;
     const parsed = supabasePayload.safeParse(json);
     if (!parsed.success) {
       // Paths only: values may hold the code or the number.

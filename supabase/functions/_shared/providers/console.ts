@@ -23,6 +23,7 @@ function describe(message: OutboundMessage): string {
       return `(authentication template) ${message.code}`;
     case "voice": {
       const { intro, again, digits, voice } = message.script;
+      if (digits.length === 0) return `(${voice}) ${intro}`;
       return `(${voice}) ${intro} ${digits.join(" ")}. ${again} ${digits.join(" ")}.`;
     }
   }

@@ -35,9 +35,16 @@ export function renderTwiml(script: VoiceScript): string {
   const attrs = `language="${escapeXml(script.language)}" voice="${escapeXml(script.voice)}"`;
   const say = (text: string) => `<Say ${attrs}>${escapeXml(text)}</Say>`;
   const digits = script.digits.map((d) => `${say(d)}<Pause length="1"/>`).join("");
-  const twiml = `<?xml version="1.0" encoding="UTF-8"?><Response>` +
-    `${say(script.intro)}<Pause length="1"/>${digits}<Pause length="1"/>` +
-    `${say(script.again)}<Pause length="1"/>${digits}</Response>`;
+  const head = `<?xml version="1.0" encoding="UTF-8"?><Response>`;
+  let twiml = digits === ""
+    // A script without digits (a notice) is its words, a pause, and the words again.
+    ? `${head}${say(script.intro)}<Pause length="2"/>${say(script.again)}</Response>`
+    : `${head}${say(script.intro)}<Pause length="1"/>${digits}<Pause length="1"/>` +
+      `${say(script.again)}<Pause length="1"/>${digits}</Response>`;
+  // A long notice is said once rather than not at all.
+  if (twiml.length > MAX_TWIML_CHARS && digits === "") {
+    twiml = `${head}${say(script.intro)}</Response>`;
+  }
   if (twiml.length > MAX_TWIML_CHARS) {
     throw new RangeError(`TwiML is ${twiml.length} characters, over Twilio's ${MAX_TWIML_CHARS}`);
   }

@@ -1,0 +1,57 @@
+/**
+ * Reading a Standard Webhooks request: the body as sent, its signature checked against it, then
+ * the JSON. Shared by the doors whose callers sign (Supabase Auth, the shipped Auth0 relay).
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import type { Logger } from "../log.ts";
+import type { WebhookVerifier } from "../webhook.ts";
+
+/** A verified request, or the answer to give instead. */
+export type SignedRequest =
+  | { readonly ok: true; readonly raw: string; readonly json: unknown; readonly id: string }
+  | { readonly ok: false; readonly response: Response };
+
+/** What {@linkcode readSignedJson} needs. */
+export interface ReadSignedOptions {
+  readonly verifier: WebhookVerifier;
+  readonly log: Logger;
+  /** The door's name, for logs. */
+  readonly door: string;
+  /** The door's answer to a signed body that is not JSON. */
+  readonly notJson: (c: Context) => Response;
+}
+
+/**
+ * Verifies the signature over the raw body (before parsing: the signature covers the bytes),
+ * then parses it. A bad signature is 401 with no detail; the reason goes to the log only.
+ *
+ * @example
+ * ```ts
+ * const read = await readSignedJson(c, { verifier, log, door: "auth0", notJson });
+ * if (!read.ok) return read.response;
+ * ```
+ */
+export async function readSignedJson(
+  c: Context,
+  options: ReadSignedOptions,
+): Promise<SignedRequest> {
+  const raw = await c.req.text();
+  const id = c.req.header("webhook-id");
+  const verdict = options.verifier.verify({
+    id,
+    timestamp: c.req.header("webhook-timestamp"),
+    signature: c.req.header("webhook-signature"),
+  }, raw);
+  if (!verdict.ok) {
+    options.log.warn("unauthorized", { door: options.door, reason: verdict.reason });
+    return { ok: false, response: c.json({ message: "Unauthorized" }, 401) };
+  }
+  try {
+    return { ok: true, raw, json: JSON.parse(raw), id: id! };
+  } catch {
+    options.log.warn("invalid_payload", { door: options.door, detail: "not JSON" });
+    return { ok: false, response: options.notJson(c) };
+  }
+}

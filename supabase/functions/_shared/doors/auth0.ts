@@ -1,0 +1,274 @@
+/**
+ * The Auth0 front door, at `POST /send-sms/auth0` (CONTRACTS.md §3).
+ *
+ * Auth0 cannot call a URL for phone messages: it runs code. The relay we ship in
+ * `integrations/auth0/` forwards its event here, signed with Standard Webhooks, in one of the
+ * three shapes Auth0 has: the Actions `send-phone-message` event (`message_options`), the Custom
+ * Phone Provider event (`notification`) and the legacy Hook's arguments (`recipient`, `text`,
+ * `context`). Answers follow the Supabase door (`{}`, or the error object), plus `retryable`
+ * and `reason` inside `error` so the relay can tell Auth0 to retry or to drop.
+ *
+ * @module
+ */
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import type { Auth0Config } from "../config.ts";
+import { deliver, type DeliveryDeps } from "../delivery/deliver.ts";
+import { retryable, userFacingError } from "../delivery/failures.ts";
+import type { Channel, DeliveryRequest, Failure, FailureReason } from "../delivery/types.ts";
+import { parsePhone } from "../phone.ts";
+import { createWebhookVerifier } from "../webhook.ts";
+import { readSignedJson } from "./_signed.ts";
+import { MAX_BODY_BYTES } from "./supabase.ts";
+
+/** What the door needs besides the delivery dependencies. */
+export interface Auth0DoorDeps extends DeliveryDeps {
+  readonly auth0: Auth0Config;
+  /** Use Auth0's own SMS text for codes (`OTP_USE_CALLER_TEXT`). */
+  readonly useCallerText: boolean;
+}
+
+const text = z.string().max(200).nullish();
+const otp = z.string().regex(/^\d{4,10}$/, "must be 4 to 10 digits");
+const recipient = z.string().min(1).max(40);
+/** Auth0's own words: an SMS body or what a call says. */
+const words = z.string().trim().min(1).max(1600);
+/** Auth0's enums, in any casing. */
+const lower = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.string().transform((v) => v.trim().toLowerCase()).pipe(z.enum(values));
+const request = z.looseObject({ ip: text, language: text }).nullish();
+
+/** The Actions `send-phone-message` event, as the relay forwards it. */
+export const auth0ActionEvent = z.looseObject({
+  message_options: z.looseObject({
+    recipient,
+    text: words.nullish(),
+    code: otp,
+    message_type: lower(["sms", "voice"]),
+    action: text,
+  }),
+  request,
+});
+
+/** The Custom Phone Provider event, as the relay forwards it. */
+export const auth0ProviderEvent = z.looseObject({
+  notification: z.looseObject({
+    recipient,
+    as_text: words.nullish(),
+    as_voice: words.nullish(),
+    code: otp.nullish(),
+    delivery_method: lower(["text", "voice"]),
+    locale: text,
+    message_type: z.string().min(1).max(64),
+  }),
+  request,
+});
+
+/** The legacy Hook's `recipient`, `text` and `context` (never its `webtask`: secrets). */
+export const auth0HookArguments = z.looseObject({
+  recipient,
+  text: words.nullish(),
+  context: z.looseObject({
+    message_type: lower(["sms", "voice"]),
+    action: text,
+    language: text,
+    code: otp,
+    ip: text,
+  }),
+});
+
+/** Custom Phone Provider messages that carry a code; others are notices, sent as written. */
+const OTP_TYPES: ReadonlySet<string> = new Set(["otp_verify", "otp_enroll"]);
+
+/** A request in one of the shapes, before the number is parsed. */
+interface Normalized {
+  readonly shape: "action" | "custom_provider" | "hook";
+  /** Auth0's message type or action, for the log. */
+  readonly kind: string;
+  readonly recipient: string;
+  readonly channel: Channel;
+  readonly code?: string;
+  readonly callerText?: string;
+  readonly callerSpeech?: string;
+  readonly locale?: string | null;
+  readonly ip?: string | null;
+}
+
+type Parsed =
+  | { readonly ok: true; readonly value: Normalized }
+  | { readonly ok: false; readonly fields: string };
+
+function issues(error: z.ZodError): string {
+  // Paths only: values may hold the code or the number.
+  return error.issues.map((i) => i.path.join(".")).join(",");
+}
+
+/** Recognises the shape by its top-level key and reduces it to what a delivery needs. */
+export function parseAuth0(json: unknown, useCallerText: boolean): Parsed {
+  const has = (key: string) =>
+    typeof json === "object" && json !== null && !Array.isArray(json) && key in json;
+  const caller = (channel: Channel, value: string | null | undefined) =>
+    useCallerText && channel === "sms" && value ? { callerText: value } : {};
+
+  if (has("message_options")) {
+    const parsed = auth0ActionEvent.safeParse(json);
+    if (!parsed.success) return { ok: false, fields: issues(parsed.error) };
+    const m = parsed.data.message_options;
+    return {
+      ok: true,
+      value: {
+        shape: "action",
+        kind: m.action ?? "unknown",
+        recipient: m.recipient,
+        channel: m.message_type,
+        code: m.code,
+        locale: parsed.data.request?.language,
+        ip: parsed.data.request?.ip,
+        ...caller(m.message_type, m.text),
+      },
+    };
+  }
+  if (has("notification")) {
+    const parsed = auth0ProviderEvent.safeParse(json);
+    if (!parsed.success) return { ok: false, fields: issues(parsed.error) };
+    const n = parsed.data.notification;
+    const channel: Channel = n.delivery_method === "voice" ? "voice" : "sms";
+    const base = {
+      shape: "custom_provider",
+      kind: n.message_type,
+      recipient: n.recipient,
+      channel,
+      locale: n.locale,
+      ip: parsed.data.request?.ip,
+    } as const;
+    if (n.code) {
+      return { ok: true, value: { ...base, code: n.code, ...caller(channel, n.as_text) } };
+    }
+    if (OTP_TYPES.has(n.message_type)) return { ok: false, fields: "notification.code" };
+    // A notice (blocked account, password change or breach): Auth0's words, as written.
+    const own = channel === "voice" ? n.as_voice : n.as_text;
+    if (!own) {
+      return { ok: false, fields: `notification.${channel === "voice" ? "as_voice" : "as_text"}` };
+    }
+    return {
+      ok: true,
+      value: {
+        ...base,
+        ...(n.as_text ? { callerText: n.as_text } : {}),
+        ...(n.as_voice ? { callerSpeech: n.as_voice } : {}),
+      },
+    };
+  }
+  if (has("context")) {
+    const parsed = auth0HookArguments.safeParse(json);
+    if (!parsed.success) return { ok: false, fields: issues(parsed.error) };
+    const { context } = parsed.data;
+    return {
+      ok: true,
+      value: {
+        shape: "hook",
+        kind: context.action ?? "unknown",
+        recipient: parsed.data.recipient,
+        channel: context.message_type,
+        code: context.code,
+        locale: context.language,
+        ip: context.ip,
+        ...caller(context.message_type, parsed.data.text),
+      },
+    };
+  }
+  return { ok: false, fields: "message_options|notification|context" };
+}
+
+/** A failure in the Supabase door's form, plus whether Auth0 may retry it and why. */
+function failure(c: Context, reason: FailureReason | "invalid_payload", outcome?: Failure) {
+  const { httpCode, message } = userFacingError(reason);
+  return c.json({
+    error: {
+      http_code: httpCode,
+      message,
+      reason,
+      retryable: outcome ? retryable(outcome) : false,
+    },
+  });
+}
+
+/**
+ * Creates the door as a Hono sub-app answering `POST /auth0`.
+ *
+ * @example
+ * ```ts
+ * app.route("/", createAuth0Door(deps));
+ * ```
+ */
+export function createAuth0Door(deps: Auth0DoorDeps): Hono {
+  const app = new Hono();
+  const verifier = createWebhookVerifier({ secrets: deps.auth0.secrets, now: deps.now });
+
+  app.post(
+    "/auth0",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json({ message: "Payload too large" }, 413),
+    }),
+    async function auth0Relay(c) {
+      try {
+        return await handle(c);
+      } catch (err) {
+        deps.log.error("unhandled_error", {
+          door: "auth0",
+          error: err instanceof Error ? err.name : typeof err,
+        });
+        return failure(c, "internal");
+      }
+    },
+  );
+
+  async function handle(c: Context): Promise<Response> {
+    const received = deps.now();
+    const read = await readSignedJson(c, {
+      verifier,
+      log: deps.log,
+      door: "auth0",
+      notJson: (c) => failure(c, "invalid_payload"),
+    });
+    if (!read.ok) return read.response;
+    const parsed = parseAuth0(read.json, deps.useCallerText);
+    if (!parsed.ok) {
+      deps.log.warn("invalid_payload", { door: "auth0", fields: parsed.fields });
+      return failure(c, "invalid_payload");
+    }
+    const event = parsed.value;
+    const to = parsePhone(event.recipient);
+    if (!to) {
+      deps.log.warn("invalid_number", { door: "auth0", digits: event.recipient.length });
+      return failure(c, "invalid_number");
+    }
+    deps.log.info("auth0_request", {
+      shape: event.shape,
+      type: event.kind,
+      channel: event.channel,
+    });
+    const request: DeliveryRequest = {
+      door: "auth0",
+      // The relay keeps one webhook-id across its own retries of an event. Auth0's retries
+      // (api.notification.retry) are new events and get new ids: we only ask for them when
+      // nothing was sent.
+      dedupeKey: `auth0:${read.id}`,
+      to,
+      deadline: received + deps.auth0.deadlineMs,
+      // Auth0's user picked SMS or voice for the factor: that channel goes first.
+      channel: event.channel,
+      locales: [event.locale],
+      ...(event.code ? { code: event.code } : {}),
+      ...(event.callerText ? { callerText: event.callerText } : {}),
+      ...(event.callerSpeech ? { callerSpeech: event.callerSpeech } : {}),
+      ...(event.ip ? { ip: event.ip } : {}),
+    };
+    const { outcome } = await deliver(request, deps);
+    return outcome.ok ? c.json({}) : failure(c, outcome.reason, outcome);
+  }
+
+  return app;
+}
