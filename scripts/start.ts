@@ -1,6 +1,7 @@
 /**
  * `deno task start`: serves the function on 127.0.0.1:${PORT:-8000}, same paths as Supabase
- * (`/send-sms`, `/send-sms/health`), with development defaults for unset settings.
+ * (`/send-sms`, `/send-sms/okta`, `/send-sms/auth0`, `/send-sms/health`), with development
+ * defaults for unset settings.
  *
  * @module
  */
@@ -31,6 +32,14 @@ Deno.serve({
     if (filled.length > 0) {
       console.log(`development defaults for: ${filled.join(", ")} (never used when deployed)`);
     }
-    console.log("send a signed test request: deno task sign | sh");
+    const doors = [
+      "supabase",
+      ...(boot.config.okta ? ["okta"] : []),
+      ...(boot.config.auth0 ? ["auth0"] : []),
+    ];
+    console.log(
+      `doors: ${doors.map((d) => d === "supabase" ? "/send-sms" : `/send-sms/${d}`).join(", ")}`,
+    );
+    console.log("send a test request: deno task sign [--door okta|auth0] | sh");
   },
 }, boot.app.fetch);

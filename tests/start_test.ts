@@ -31,9 +31,27 @@ function collectLines(stream: ReadableStream<Uint8Array>) {
   };
 }
 
-Deno.test("deno task start serves the function; a deno task sign request is delivered to the console", async () => {
+/** Runs `deno task sign` with `args` and sends its curl command; returns curl's output. */
+async function signAndSend(env: Record<string, string>, args: string[]): Promise<string> {
+  const sign = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "sign", ...args],
+    cwd: root,
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.equal(sign.code, 0);
+  const curl = new TextDecoder().decode(sign.stdout);
+  assert.match(curl, /^curl /);
+  const sent = await new Deno.Command("sh", { args: ["-c", curl], stdout: "piped" }).output();
+  return new TextDecoder().decode(sent.stdout);
+}
+
+Deno.test("deno task start serves every door; deno task sign requests are delivered to the console", async () => {
   const env: Record<string, string> = { ...Deno.env.toObject(), PORT: "0" };
-  for (const name of ["OTP_PROVIDER", "SEND_SMS_HOOK_SECRETS", "OTP_LOG_LEVEL"]) delete env[name];
+  const secrets = ["SEND_SMS_HOOK_SECRETS", "OKTA_HOOK_AUTH_SECRET", "AUTH0_HOOK_SECRETS"];
+  for (const name of ["OTP_PROVIDER", "OTP_LOG_LEVEL", ...secrets]) delete env[name];
   const server = new Deno.Command(Deno.execPath(), {
     args: ["task", "start"],
     cwd: root,
@@ -46,39 +64,52 @@ Deno.test("deno task start serves the function; a deno task sign request is deli
   try {
     const match = await output.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)\/send-sms/);
     const base = match[1]!;
+    await output.waitFor(/doors: \/send-sms, \/send-sms\/okta, \/send-sms\/auth0/);
 
     const health = await fetch(`${base}/send-sms/health`);
     assert.equal(health.status, 200);
     assert.equal((await health.json()).provider, "console");
 
-    const sign = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "task",
-        "sign",
-        "--phone",
-        "447400123456",
-        "--otp",
-        "246810",
-        "--url",
-        `${base}/send-sms`,
-      ],
-      cwd: root,
-      env,
-      clearEnv: true,
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    assert.equal(sign.code, 0);
-    const curl = new TextDecoder().decode(sign.stdout);
-    assert.match(curl, /^curl /);
-
-    const sent = await new Deno.Command("sh", { args: ["-c", curl], stdout: "piped" }).output();
-    const answer = new TextDecoder().decode(sent.stdout);
-    assert.match(answer, /^HTTP\/1\.1 200/);
-    assert.match(answer, /content-type: application\/json/i);
-    assert.match(answer, /\r\n\r\n\{\}$/);
-
+    const supabase = await signAndSend(env, [
+      "--phone",
+      "447400123456",
+      "--otp",
+      "246810",
+      "--url",
+      `${base}/send-sms`,
+    ]);
+    assert.match(supabase, /^HTTP\/1\.1 200/);
+    assert.match(supabase, /content-type: application\/json/i);
+    assert.match(supabase, /\r\n\r\n\{\}$/);
     await output.waitFor(/\[otp-relay\] sms to \+4474•••••456: .*246810/);
+
+    const okta = await signAndSend(env, [
+      "--door",
+      "okta",
+      "--channel",
+      "voice",
+      "--otp",
+      "135791",
+      "--url",
+      `${base}/send-sms/okta`,
+    ]);
+    assert.match(okta, /"status":"SUCCESSFUL"/);
+    await output.waitFor(/\[otp-relay\] voice to .*1 3 5 7 9 1/);
+
+    for (const shape of ["action", "provider", "hook", "notice"]) {
+      const auth0 = await signAndSend(env, [
+        "--door",
+        "auth0",
+        "--shape",
+        shape,
+        "--otp",
+        "975310",
+        "--url",
+        `${base}/send-sms/auth0`,
+      ]);
+      assert.match(auth0, /\r\n\r\n\{\}$/, shape);
+    }
+    await output.waitFor(/\[otp-relay\] sms to .*: Your account has been blocked/);
   } finally {
     server.kill();
     await server.status;

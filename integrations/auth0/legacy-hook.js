@@ -1,0 +1,203 @@
+/**
+ * otp-relay for Auth0's legacy Hooks: the send-phone-message extensibility point.
+ *
+ * Hooks reach the end of their life in November 2026; this is for tenants that still run one.
+ * Move to send-phone-message.js (an Action) when you can.
+ *
+ * Forwards the message to otp-relay and reports a failed delivery through cb(err), with the
+ * reason and never the code or the phone number.
+ *
+ * Runtime: the Hooks runtime (Node 12 and later). npm module: standardwebhooks@1.1.1.
+ * Secrets (Hook settings):
+ *   OTP_RELAY_URL         https://<project>.supabase.co/functions/v1/send-sms/auth0
+ *   OTP_RELAY_SECRET      whsec_…: one of the function's AUTH0_HOOK_SECRETS
+ *   OTP_RELAY_TIMEOUT_MS  optional, default 10000
+ *
+ * See docs/auth0.md.
+ */
+"use strict";
+const { Webhook } = require("standardwebhooks");
+const { randomBytes } = require("crypto");
+
+// ---- otp-relay client: the same in every file of integrations/auth0 (a test checks) ----
+// Plain JavaScript that runs on every runtime Auth0 has had, Node 12 included: no optional
+// chaining, no fetch. The caller passes `post`, its way of making an HTTP request.
+
+/** How long the whole relay may take unless OTP_RELAY_TIMEOUT_MS says otherwise. */
+const DEFAULT_TIMEOUT_MS = 10000;
+/** Auth0 stops Actions and Hooks at 20 s: give up early enough to say why. */
+const MAX_TIMEOUT_MS = 18000;
+/** A request otp-relay never answered is tried again only with this much time left. */
+const RETRY_IF_MS_LEFT = 3000;
+
+/** Reads and checks the secrets; throws a message that names the secret to fix. */
+function relaySettings(secrets) {
+  const url = secrets && secrets.OTP_RELAY_URL;
+  const secret = secrets && String(secrets.OTP_RELAY_SECRET || "").trim().replace(/^v1,/, "");
+  if (!url || !/^https?:\/\/[^\s]+$/.test(url)) {
+    throw new Error(
+      "otp-relay: set the OTP_RELAY_URL secret to the function's /send-sms/auth0 URL",
+    );
+  }
+  if (!/^whsec_[A-Za-z0-9+/]{4,}={0,2}$/.test(secret)) {
+    throw new Error(
+      "otp-relay: set the OTP_RELAY_SECRET secret to whsec_<base64>, one of the function's " +
+        "AUTH0_HOOK_SECRETS",
+    );
+  }
+  const asked = Number(secrets.OTP_RELAY_TIMEOUT_MS);
+  const timeoutMs = asked >= 1000 ? Math.min(asked, MAX_TIMEOUT_MS) : DEFAULT_TIMEOUT_MS;
+  return { url: url, webhook: new Webhook(secret), timeoutMs: timeoutMs };
+}
+
+function failed(retryable, message) {
+  return { ok: false, retryable: retryable, message: message };
+}
+
+/** What otp-relay's answer means: `{}` is delivered, `{error}` says why not and if it may pass. */
+function readAnswer(answer) {
+  if (answer.status === 401) {
+    return failed(
+      false,
+      "otp-relay refused the signature: OTP_RELAY_SECRET must be one of the function's " +
+        "AUTH0_HOOK_SECRETS",
+    );
+  }
+  if (answer.status === 404) {
+    return failed(
+      false,
+      "otp-relay has no Auth0 door at OTP_RELAY_URL: the URL must end in /send-sms/auth0 and " +
+        "the function needs AUTH0_HOOK_SECRETS",
+    );
+  }
+  if (answer.status !== 200) {
+    // A gateway or an overloaded platform: otp-relay itself answers every request with 200.
+    const passing = [429, 502, 503, 504].indexOf(answer.status) >= 0;
+    return failed(passing, "otp-relay answered HTTP " + answer.status);
+  }
+  let json;
+  try {
+    json = JSON.parse(answer.text);
+  } catch (_) {
+    json = undefined;
+  }
+  if (!json || typeof json !== "object") return failed(false, "otp-relay answered without JSON");
+  if (!json.error) return { ok: true };
+  return failed(
+    json.error.retryable === true,
+    "otp-relay could not deliver the message: " + String(json.error.reason || "error") + " (" +
+      String(json.error.message || "no detail") + ")",
+  );
+}
+
+/**
+ * Sends `body` to otp-relay, signed with Standard Webhooks, and says how it went:
+ * `{ ok: true }` or `{ ok: false, retryable, message }`. A request otp-relay did not answer is
+ * sent again once, with the same webhook-id, so otp-relay delivers it only once.
+ */
+async function relay(secrets, body, post) {
+  const settings = relaySettings(secrets);
+  const started = Date.now();
+  const id = "msg_" + randomBytes(16).toString("hex");
+  const payload = JSON.stringify(body);
+  for (let attempt = 1;; attempt += 1) {
+    const left = settings.timeoutMs - (Date.now() - started);
+    const now = new Date();
+    const headers = {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+      "webhook-signature": settings.webhook.sign(id, now, payload),
+    };
+    const again = attempt === 1 && left > RETRY_IF_MS_LEFT;
+    let answer;
+    try {
+      answer = await post(settings.url, headers, payload, left);
+    } catch (err) {
+      if (err && err.code === "TIMEOUT") {
+        // It may have been sent: a retry by Auth0 would be a new request, and a second message.
+        return failed(
+          false,
+          "otp-relay did not answer within " + settings.timeoutMs + " ms; the message may " +
+            "have been sent",
+        );
+      }
+      if (again) continue;
+      return failed(true, "otp-relay could not be reached: " + String(err && err.message));
+    }
+    if (again && [502, 503, 504].indexOf(answer.status) >= 0) continue;
+    return readAnswer(answer);
+  }
+}
+// ---- end of the otp-relay client ----
+
+/** `post` for the Hooks runtime, which has no fetch: Node's own http and https. */
+function postWithHttp(url, headers, payload, timeoutMs) {
+  return new Promise(function (resolve, reject) {
+    let done = false;
+    function finish(err, answer) {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(answer);
+    }
+    const target = new URL(url);
+    const transport = target.protocol === "http:" ? require("http") : require("https");
+    const options = {
+      method: "POST",
+      headers: Object.assign({ "content-length": Buffer.byteLength(payload) }, headers),
+    };
+    const req = transport.request(target, options, function (res) {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", function (chunk) {
+        text += chunk;
+      });
+      res.on("end", function () {
+        finish(null, { status: res.statusCode, text: text });
+      });
+      res.on("error", finish);
+    });
+    const timer = setTimeout(function () {
+      finish(Object.assign(new Error("timed out"), { code: "TIMEOUT" }));
+      req.destroy();
+    }, timeoutMs);
+    req.on("error", finish);
+    req.end(payload);
+  });
+}
+
+/** What otp-relay needs: never context.webtask (the secrets), the user or the user agent. */
+function relayBody(recipient, text, context) {
+  return {
+    recipient: recipient,
+    text: text,
+    context: {
+      factor_type: context.factor_type,
+      message_type: context.message_type,
+      action: context.action,
+      language: context.language,
+      code: context.code,
+      ip: context.ip,
+      client_id: context.client_id,
+    },
+  };
+}
+
+module.exports = function (recipient, text, context, cb) {
+  const secrets = context.webtask && context.webtask.secrets;
+  Promise.resolve()
+    .then(function () {
+      return relay(secrets, relayBody(recipient, text, context), postWithHttp);
+    })
+    .then(
+      function (result) {
+        if (result.ok) cb();
+        else cb(new Error(result.message));
+      },
+      function (err) {
+        cb(err);
+      },
+    );
+};
