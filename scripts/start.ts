@@ -33,7 +33,7 @@ Deno.serve({
       console.log(`development defaults for: ${filled.join(", ")} (never used when deployed)`);
     }
     const doors = [
-      "supabase",
+      ...(boot.config.supabaseHookSecrets ? ["supabase"] : []),
       ...(boot.config.okta ? ["okta"] : []),
       ...(boot.config.auth0 ? ["auth0"] : []),
     ];

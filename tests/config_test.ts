@@ -228,3 +228,54 @@ Deno.test("config: channels named in the policy without settings are reported at
   assert.ok(warnings.some((w) => w.includes("voice")));
   assert.ok(warnings.some((w) => w.includes("whatsapp")));
 });
+
+Deno.test("config: the Okta and Auth0 doors open with their secrets, with their deadlines", () => {
+  const closed = loadConfig(TWILIO);
+  assert.equal(closed.okta, undefined);
+  assert.equal(closed.auth0, undefined);
+  assert.equal(closed.useCallerText, false);
+  const open = loadConfig({
+    ...TWILIO,
+    OKTA_HOOK_AUTH_SECRET: "s".repeat(16),
+    OKTA_HOOK_AUTH_HEADER: "X-Okta-Secret",
+    AUTH0_HOOK_SECRETS: "v1,whsec_YWFhYQ==|whsec_YmJiYg==",
+    OTP_USE_CALLER_TEXT: "true",
+  });
+  assert.deepEqual(open.okta, {
+    authHeader: "x-okta-secret",
+    authSecret: "s".repeat(16),
+    deadlineMs: 2500,
+  });
+  assert.deepEqual(open.auth0, { secrets: ["whsec_YWFhYQ==", "whsec_YmJiYg=="], deadlineMs: 8000 });
+  assert.equal(open.useCallerText, true);
+});
+
+Deno.test("config: bad Okta and Auth0 settings name their variable", () => {
+  const cases: [Record<string, string>, string, RegExp][] = [
+    [{ OKTA_HOOK_AUTH_SECRET: "short" }, "OKTA_HOOK_AUTH_SECRET", /at least 16/],
+    [{ OKTA_HOOK_AUTH_HEADER: "Bad Header" }, "OKTA_HOOK_AUTH_HEADER", /header name/],
+    [{ OKTA_DEADLINE_MS: "3000" }, "OKTA_DEADLINE_MS", /at most 2900/],
+    [{ AUTH0_HOOK_SECRETS: "not-a-secret" }, "AUTH0_HOOK_SECRETS", /whsec_/],
+    [{ AUTH0_DEADLINE_MS: "20000" }, "AUTH0_DEADLINE_MS", /at most 15000/],
+    [{ OTP_USE_CALLER_TEXT: "yes" }, "OTP_USE_CALLER_TEXT", /true or false/],
+  ];
+  for (const [env, variable, message] of cases) {
+    const err = problemsOf({ ...TWILIO, ...env });
+    assert.equal(err.problems[0]!.variable, variable);
+    assert.match(err.problems[0]!.message, message);
+    assert.ok(!err.message.includes("not-a-secret") && !err.message.includes("short"));
+  }
+});
+
+Deno.test("config: an Okta- or Auth0-only deployment needs no Supabase secret; no door is an error", () => {
+  const { SEND_SMS_HOOK_SECRETS: _, ...twilioOnly } = TWILIO;
+  assert.equal(
+    loadConfig({ ...twilioOnly, OKTA_HOOK_AUTH_SECRET: "s".repeat(16) })
+      .supabaseHookSecrets,
+    undefined,
+  );
+  assert.ok(loadConfig({ ...twilioOnly, AUTH0_HOOK_SECRETS: TEST_SECRET }).auth0);
+  const none = problemsOf(twilioOnly);
+  assert.equal(none.problems[0]!.variable, "SEND_SMS_HOOK_SECRETS");
+  assert.match(none.problems[0]!.message, /OKTA_HOOK_AUTH_SECRET or AUTH0_HOOK_SECRETS/);
+});

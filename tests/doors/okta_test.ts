@@ -243,3 +243,12 @@ Deno.test("okta: without OKTA_HOOK_AUTH_SECRET the door does not exist", async (
     assert.equal((await okta(d, seedSample())).status, 404);
   });
 });
+
+Deno.test("okta: an Okta-only deployment (no Supabase secret) closes the Supabase door", async () => {
+  await withDeployment({}, { ...OKTA_ENV, SEND_SMS_HOOK_SECRETS: "" }, async (d) => {
+    assert.equal((await commandValue(await okta(d, seedSample()))).status, "SUCCESSFUL");
+    assert.equal((await d.post({ user: {}, sms: { otp: "123456" } })).status, 404);
+    const health = await (await d.request("/send-sms/health")).json();
+    assert.deepEqual(health.doors, ["okta"]);
+  });
+});

@@ -441,7 +441,7 @@ Deno.test("logs never contain the code, the full number or the secret", async ()
   assert.match(all, /\+4477•••••123/);
 });
 
-Deno.test("health: 200 with version and channels, no secrets", async () => {
+Deno.test("health: 200 with version, open doors and channels, no secrets", async () => {
   const t = testApp();
   const res = await t.app.request("/send-sms/health");
   assert.equal(res.status, 200);
@@ -450,6 +450,7 @@ Deno.test("health: 200 with version and channels, no secrets", async () => {
     status: "ok",
     version: body.version,
     provider: "recording",
+    doors: ["supabase"],
     channels: { sms: true, whatsapp: false, voice: false },
     store: { kind: "memory", state: "ok" },
   });
@@ -471,7 +472,7 @@ Deno.test("other paths and methods: JSON 404", async () => {
   await assertAuthSuccess(await t.app.request("/send-sms/", signedInit(supabasePayload())));
 });
 
-Deno.test("misconfigured function: hooks answer a 500 error object, health names the variables", async () => {
+Deno.test("misconfigured function: every door answers in its dialect, health names the variables", async () => {
   const logs = captureLogs();
   const boot = appFromEnv({
     SB_REGION: "eu-west-1",
@@ -483,6 +484,17 @@ Deno.test("misconfigured function: hooks answer a 500 error object, health names
   assert.ok("error" in boot);
   const error = await authError(await boot.app.request("/send-sms", signedInit(supabasePayload())));
   assert.equal(error.http_code, 500);
+  // Okta: not 200, so Okta sends through its own telephony meanwhile.
+  const okta = await boot.app.request("/send-sms/okta", { method: "POST", body: "{}" });
+  assert.equal(okta.status, 503);
+  // Auth0: the relay's error object, not retryable, so the tenant logs say why.
+  const auth0 = await boot.app.request("/send-sms/auth0", { method: "POST", body: "{}" });
+  assert.deepEqual((await auth0.json()).error, {
+    http_code: 500,
+    message: "We couldn't send your code right now. Please try again in a few minutes.",
+    reason: "provider_config",
+    retryable: false,
+  });
   const health = await boot.app.request("/send-sms/health");
   assert.equal(health.status, 503);
   const body = await health.json();

@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import type { Config, ConfigError } from "./config.ts";
 import type { DeliveryDeps } from "./delivery/deliver.ts";
 import { createMessages } from "./delivery/messages.ts";
-import { createAuth0Door } from "./doors/auth0.ts";
+import { auth0Failure, createAuth0Door } from "./doors/auth0.ts";
 import { createOktaDoor } from "./doors/okta.ts";
 import type { KeyedHash, Refusal } from "./delivery/limits.ts";
 import { CHANNELS, type DeliveryRequest } from "./delivery/types.ts";
@@ -75,6 +75,11 @@ export function createApp(deps: AppDeps): Hono {
       status: store.state === "ok" ? "ok" : "degraded",
       version: VERSION,
       provider: deps.provider.name,
+      doors: [
+        ...(config.supabaseHookSecrets ? ["supabase"] : []),
+        ...(config.okta ? ["okta"] : []),
+        ...(config.auth0 ? ["auth0"] : []),
+      ],
       channels: Object.fromEntries(
         CHANNELS.map((c) => [c, deps.provider.channels.includes(c)]),
       ),
@@ -95,14 +100,17 @@ export function createApp(deps: AppDeps): Hono {
     dedupeTtlMs: config.dedupeTtlMs,
     messages: createMessages(config.messages),
   };
-  app.route(
-    "/",
-    createSupabaseDoor({
-      ...delivery,
-      verifier: createWebhookVerifier({ secrets: config.supabaseHookSecrets, now: deps.now }),
-      deadlineMs: config.deadlineMs,
-    }),
-  );
+  // Each door opens only with its secret.
+  if (config.supabaseHookSecrets) {
+    app.route(
+      "/",
+      createSupabaseDoor({
+        ...delivery,
+        verifier: createWebhookVerifier({ secrets: config.supabaseHookSecrets, now: deps.now }),
+        deadlineMs: config.deadlineMs,
+      }),
+    );
+  }
   if (config.auth0) {
     app.route(
       "/",
@@ -141,9 +149,22 @@ export function createMisconfiguredApp(error: ConfigError, log: Logger): Hono {
   const app = base(log);
   const variables = [...new Set(error.problems.map((p) => p.variable))];
   app.get("/health", (c) => c.json({ status: "misconfigured", version: VERSION, variables }, 503));
-  app.post("/", (c) => {
+  const misconfigured = () =>
     log.error("misconfigured", { variables: variables.join(","), detail: error.message });
+  app.post("/", (c) => {
+    misconfigured();
     return supabaseFailure(c, "provider_config");
+  });
+  // Okta sends through its own telephony when a hook answers other than 200: the user still
+  // gets a code while the settings are fixed.
+  app.post("/okta", (c) => {
+    misconfigured();
+    return c.json({ message: "otp-relay is misconfigured" }, 503);
+  });
+  // The Auth0 relay logs the reason in the tenant logs.
+  app.post("/auth0", (c) => {
+    misconfigured();
+    return auth0Failure(c, "provider_config");
   });
   return app;
 }

@@ -101,8 +101,11 @@ export interface Config {
   readonly hashKey: string | undefined;
   /** `OTP_LOG_RETENTION_DAYS`: deliveries older than this are purged. */
   readonly logRetentionDays: number;
-  /** Standard Webhooks secrets for the Supabase door, `whsec_` form, newest first. */
-  readonly supabaseHookSecrets: readonly string[];
+  /**
+   * Standard Webhooks secrets for the Supabase door, `whsec_` form, newest first; unset, the door
+   * is closed (an Okta- or Auth0-only deployment).
+   */
+  readonly supabaseHookSecrets: readonly string[] | undefined;
   readonly provider: ProviderConfig;
   /** Which channels to try in which order. */
   readonly policy: ChannelPolicy;
@@ -244,7 +247,7 @@ const parsedWith = <T>(parse: (text: string) => T) =>
   });
 
 const schema = z.object({
-  SEND_SMS_HOOK_SECRETS: hookSecrets,
+  SEND_SMS_HOOK_SECRETS: hookSecrets.optional(),
   OTP_PROVIDER: z.enum(["twilio", "console"], {
     error: "must be twilio or console",
   }).optional(),
@@ -415,6 +418,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   const e = parsed.data;
   const deployed = Boolean(present.SB_REGION || present.DENO_DEPLOYMENT_ID);
   const problems: ConfigProblem[] = [];
+  if (!e.SEND_SMS_HOOK_SECRETS && !e.OKTA_HOOK_AUTH_SECRET && !e.AUTH0_HOOK_SECRETS) {
+    // A deployment with no door would answer nothing; name the usual one.
+    problems.push({
+      variable: "SEND_SMS_HOOK_SECRETS",
+      message: "is required (or OKTA_HOOK_AUTH_SECRET or AUTH0_HOOK_SECRETS for the other doors)",
+    });
+  }
 
   let provider: ProviderConfig | undefined;
   // An explicit OTP_PROVIDER always wins. Unset, Twilio settings imply Twilio; the console

@@ -182,7 +182,11 @@ export function parseAuth0(json: unknown, useCallerText: boolean): Parsed {
 }
 
 /** A failure in the Supabase door's form, plus whether Auth0 may retry it and why. */
-function failure(c: Context, reason: FailureReason | "invalid_payload", outcome?: Failure) {
+export function auth0Failure(
+  c: Context,
+  reason: FailureReason | "invalid_payload",
+  outcome?: Failure,
+): Response {
   const { httpCode, message } = userFacingError(reason);
   return c.json({
     error: {
@@ -220,7 +224,7 @@ export function createAuth0Door(deps: Auth0DoorDeps): Hono {
           door: "auth0",
           error: err instanceof Error ? err.name : typeof err,
         });
-        return failure(c, "internal");
+        return auth0Failure(c, "internal");
       }
     },
   );
@@ -231,19 +235,19 @@ export function createAuth0Door(deps: Auth0DoorDeps): Hono {
       verifier,
       log: deps.log,
       door: "auth0",
-      notJson: (c) => failure(c, "invalid_payload"),
+      notJson: (c) => auth0Failure(c, "invalid_payload"),
     });
     if (!read.ok) return read.response;
     const parsed = parseAuth0(read.json, deps.useCallerText);
     if (!parsed.ok) {
       deps.log.warn("invalid_payload", { door: "auth0", fields: parsed.fields });
-      return failure(c, "invalid_payload");
+      return auth0Failure(c, "invalid_payload");
     }
     const event = parsed.value;
     const to = parsePhone(event.recipient);
     if (!to) {
       deps.log.warn("invalid_number", { door: "auth0", digits: event.recipient.length });
-      return failure(c, "invalid_number");
+      return auth0Failure(c, "invalid_number");
     }
     deps.log.info("auth0_request", {
       shape: event.shape,
@@ -267,7 +271,7 @@ export function createAuth0Door(deps: Auth0DoorDeps): Hono {
       ...(event.ip ? { ip: event.ip } : {}),
     };
     const { outcome } = await deliver(request, deps);
-    return outcome.ok ? c.json({}) : failure(c, outcome.reason, outcome);
+    return outcome.ok ? c.json({}) : auth0Failure(c, outcome.reason, outcome);
   }
 
   return app;
