@@ -279,3 +279,17 @@ Deno.test("config: an Okta- or Auth0-only deployment needs no Supabase secret; n
   assert.equal(none.problems[0]!.variable, "SEND_SMS_HOOK_SECRETS");
   assert.match(none.problems[0]!.message, /OKTA_HOOK_AUTH_SECRET or AUTH0_HOOK_SECRETS/);
 });
+
+Deno.test("config: every setting is documented in README and .env.example", async () => {
+  const read = (path: string) => Deno.readTextFile(new URL(`../${path}`, import.meta.url));
+  const source = await read("supabase/functions/_shared/config.ts");
+  const schema = source.slice(source.indexOf("const schema = z.object({"));
+  const names = [...schema.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!);
+  assert.ok(names.length > 30 && names.includes("AUTH0_HOOK_SECRETS"), names.join(","));
+  const readme = await read("README.md");
+  const example = await read("supabase/functions/.env.example");
+  for (const name of names) {
+    assert.ok(readme.includes(name), `${name} is not in README.md`);
+    assert.ok(example.includes(name), `${name} is not in .env.example`);
+  }
+});
