@@ -256,7 +256,7 @@ Deno.test("config: bad Okta and Auth0 settings name their variable", () => {
     [{ OKTA_HOOK_AUTH_HEADER: "Bad Header" }, "OKTA_HOOK_AUTH_HEADER", /header name/],
     [{ OKTA_DEADLINE_MS: "3000" }, "OKTA_DEADLINE_MS", /at most 2900/],
     [{ AUTH0_HOOK_SECRETS: "not-a-secret" }, "AUTH0_HOOK_SECRETS", /whsec_/],
-    [{ AUTH0_DEADLINE_MS: "20000" }, "AUTH0_DEADLINE_MS", /at most 15000/],
+    [{ AUTH0_DEADLINE_MS: "9500" }, "AUTH0_DEADLINE_MS", /at most 9000/],
     [{ OTP_USE_CALLER_TEXT: "yes" }, "OTP_USE_CALLER_TEXT", /true or false/],
   ];
   for (const [env, variable, message] of cases) {

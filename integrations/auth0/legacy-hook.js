@@ -71,9 +71,9 @@ function readAnswer(answer) {
     );
   }
   if (answer.status !== 200) {
-    // A gateway or an overloaded platform: otp-relay itself answers every request with 200.
-    const passing = [429, 502, 503, 504].indexOf(answer.status) >= 0;
-    return failed(passing, "otp-relay answered HTTP " + answer.status);
+    // Not otp-relay's answer (it answers every signed request with 200): the platform in front
+    // of it. Only 429 says the request was turned away; after a 5xx it may have run.
+    return failed(answer.status === 429, "otp-relay answered HTTP " + answer.status);
   }
   let json;
   try {
@@ -90,16 +90,28 @@ function readAnswer(answer) {
   );
 }
 
+/** True for errors that prove the request never reached the server: nothing can have run. */
+function neverConnected(err) {
+  const code = err && (err.code || (err.cause && err.cause.code));
+  if (["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"].indexOf(code) >= 0) return true;
+  return /ECONNREFUSED|Connection refused|ENOTFOUND|getaddrinfo|dns error/i.test(
+    String(err && err.message) + " " + String(err && err.cause && err.cause.message),
+  );
+}
+
 /**
  * Sends `body` to otp-relay, signed with Standard Webhooks, and says how it went:
  * `{ ok: true }` or `{ ok: false, retryable, message }`. A request otp-relay did not answer is
- * sent again once, with the same webhook-id, so otp-relay delivers it only once.
+ * sent again once, with the same webhook-id, so otp-relay delivers it only once. A failure is
+ * retryable only while no copy can have reached otp-relay: a retry by Auth0 is a new request,
+ * which otp-relay could not tell from the first.
  */
 async function relay(secrets, body, post) {
   const settings = relaySettings(secrets);
   const started = Date.now();
   const id = "msg_" + randomBytes(16).toString("hex");
   const payload = JSON.stringify(body);
+  let reached = false;
   for (let attempt = 1;; attempt += 1) {
     const left = settings.timeoutMs - (Date.now() - started);
     const now = new Date();
@@ -122,11 +134,18 @@ async function relay(secrets, body, post) {
             "have been sent",
         );
       }
+      if (!neverConnected(err)) reached = true;
       if (again) continue;
-      return failed(true, "otp-relay could not be reached: " + String(err && err.message));
+      return failed(!reached, "otp-relay could not be reached: " + String(err && err.message));
     }
-    if (again && [502, 503, 504].indexOf(answer.status) >= 0) continue;
-    return readAnswer(answer);
+    if (again && [502, 503, 504].indexOf(answer.status) >= 0) {
+      reached = true;
+      continue;
+    }
+    const result = readAnswer(answer);
+    // otp-relay's own answer covers the earlier copy (same webhook-id); the platform's does not.
+    if (!result.ok && answer.status !== 200 && reached) result.retryable = false;
+    return result;
   }
 }
 // ---- end of the otp-relay client ----
@@ -186,9 +205,10 @@ function relayBody(recipient, text, context) {
 }
 
 module.exports = function (recipient, text, context, cb) {
-  const secrets = context.webtask && context.webtask.secrets;
   Promise.resolve()
     .then(function () {
+      if (!context) throw new Error("otp-relay: the Hook was called without its context");
+      const secrets = context.webtask && context.webtask.secrets;
       return relay(secrets, relayBody(recipient, text, context), postWithHttp);
     })
     .then(

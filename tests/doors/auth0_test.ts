@@ -102,8 +102,8 @@ Deno.test("auth0: an Actions event (SMS) is delivered in our words and answered 
     assert.doesNotMatch(sms.form.get("Body")!, /Your verification code is: /);
     const all = d.logs.join("\n");
     assert.ok(!all.includes("482913") && !all.includes(PHONE), "no code or number logged");
-    assert.match(all, /"shape":"action"/);
-    assert.match(all, /"type":"second-factor-authentication"/);
+    const delivered = d.logs.find((l) => l.includes('"delivered"'))!;
+    assert.match(delivered, /"shape":"action","messageType":"second-factor-authentication"/);
   });
 });
 
@@ -285,5 +285,37 @@ Deno.test("auth0: invalid payloads get the error object, not retryable, never a 
 Deno.test("auth0: without AUTH0_HOOK_SECRETS the door does not exist", async () => {
   await withDeployment({}, {}, async (d) => {
     assert.equal((await auth0(d, actionEvent())).status, 404);
+  });
+});
+
+Deno.test("auth0: fields a delivery can do without never cost the code", async () => {
+  await withDeployment({}, { ...AUTH0_ENV, OTP_USE_CALLER_TEXT: "true" }, async (d) => {
+    const action = actionEvent({ text: "" });
+    (action.request as Record<string, unknown>).language = "fr-FR,fr;q=0.9,".repeat(40);
+    assert.equal(await answer(await auth0(d, action)), undefined);
+    // An empty Auth0 text: our words.
+    assert.match(d.fake.messages[0]!.form.get("Body")!, /482913/);
+    const long = providerEvent({ as_text: "y".repeat(3000), locale: 7 });
+    assert.equal(await answer(await auth0(d, long)), undefined);
+    assert.doesNotMatch(d.fake.messages[1]!.form.get("Body")!, /yyyy/);
+    // A notice whose code is an empty string.
+    const notice = providerEvent({ message_type: "password_breach", code: "", as_text: "Reset." });
+    assert.equal(await answer(await auth0(d, notice)), undefined);
+    assert.equal(d.fake.messages[2]!.form.get("Body"), "Reset.");
+    // A notice too long to send as written is refused, not cut.
+    const tooLong = providerEvent({
+      message_type: "change_password",
+      code: "",
+      as_text: "z".repeat(2000),
+    });
+    assert.equal((await answer(await auth0(d, tooLong)))?.reason, "invalid_payload");
+  });
+});
+
+Deno.test("auth0: the delivery line says which shape and message type", async () => {
+  await withDeployment({}, AUTH0_ENV, async (d) => {
+    await answer(await auth0(d, providerEvent()));
+    const delivered = d.logs.find((l) => l.includes('"delivered"'))!;
+    assert.match(delivered, /"shape":"custom_provider","messageType":"otp_verify"/);
   });
 });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import * as nodeCrypto from "node:crypto";
 import * as nodeHttp from "node:http";
 import * as nodeHttps from "node:https";
+import { parse } from "acorn";
 import { Webhook } from "standardwebhooks";
 import { ALL_CHANNELS_ENV, type Deployment, withDeployment } from "../_deployment.ts";
 import { channelOf, type FakeTwilioOptions, twilioError } from "../fakes/twilio-api.ts";
@@ -402,4 +403,58 @@ Deno.test("auth0 relay: the client block is the same in every shipped file", asy
   }));
   assert.equal(blocks[1], blocks[0]);
   assert.equal(blocks[2], blocks[0]);
+});
+
+Deno.test("auth0 relay: the platform's 5xx after otp-relay ran is never retried by Auth0", async () => {
+  // Every answer is lost in front of otp-relay, which did run: the relay tries once more with the
+  // same id (sent once), then reports, and Auth0 must not run it again (a new request).
+  const alwaysLost = async (r: Request, app: (r: Request) => Promise<Response>) => {
+    await (await app(r)).body?.cancel();
+    return new Response("upstream error", { status: 503 });
+  };
+  await withRelay({}, {}, async ({ d, secrets, received }) => {
+    const { api, calls } = notificationApi();
+    await (await customProvider())(providerEvent(secrets), api);
+    assert.deepEqual(calls.map(([call]) => call), ["drop"]);
+    assert.match(calls[0]![1], /answered HTTP 503/);
+    assert.equal(received.length, 2);
+    assert.equal(d.fake.messages.length, 1, "sent once");
+  }, alwaysLost);
+});
+
+Deno.test("auth0 relay: turned away by the platform (429) is retried by Auth0", async () => {
+  const turnedAway = () => Promise.resolve(new Response("slow down", { status: 429 }));
+  await withRelay({}, {}, async ({ d, secrets }) => {
+    const { api, calls } = notificationApi();
+    await (await customProvider())(providerEvent(secrets), api);
+    assert.deepEqual(calls.map(([call]) => call), ["retry"]);
+    assert.equal(d.fake.messages.length, 0);
+  }, turnedAway);
+});
+
+Deno.test("auth0 relay: events without their fields fail with a message naming them", async () => {
+  await assert.rejects((await actions())({ secrets: {} }, {}), /no message_options/);
+  const { api, calls } = notificationApi();
+  await (await customProvider())({ secrets: {} }, api);
+  assert.deepEqual(calls.map(([call]) => call), ["drop"]);
+  assert.match(calls[0]![1], /no notification/);
+  const err = await runHook(await legacyHook(), PHONE, "x", undefined);
+  assert.match(err?.message ?? "", /without its context/);
+});
+
+Deno.test("auth0 relay: each file parses as the JavaScript of its oldest runtime", async () => {
+  // Hooks run Node 12 (ES2019: no optional chaining, no ??); Actions Node 18 (ES2022).
+  const oldest = {
+    "legacy-hook.js": 2019,
+    "send-phone-message.js": 2022,
+    "custom-phone-provider.js": 2022,
+  } as const;
+  for (const file of FILES) {
+    const source = await Deno.readTextFile(
+      new URL(`../../integrations/auth0/${file}`, import.meta.url),
+    );
+    parse(source, { ecmaVersion: oldest[file], sourceType: "script" });
+  }
+  // The check bites: newer syntax is refused at 2019.
+  assert.throws(() => parse("a?.b", { ecmaVersion: 2019 }));
 });

@@ -333,8 +333,9 @@ const schema = z.object({
   // Okta waits 3 s for the whole call.
   OKTA_DEADLINE_MS: positiveMs(2500, 2900, 500),
   AUTH0_HOOK_SECRETS: hookSecrets.optional(),
-  // Auth0 Actions may run 20 s; the shipped relay gives up after 10 s by default.
-  AUTH0_DEADLINE_MS: positiveMs(8000, 15000, 1000),
+  // Auth0 Actions may run 20 s; the shipped relay gives up after 10 s by default: answer 1 s
+  // before it, so that a slow delivery is reported rather than left "may have been sent".
+  AUTH0_DEADLINE_MS: positiveMs(8000, 9000, 1000),
   OTP_USE_CALLER_TEXT: z.enum(["true", "false"], { error: "must be true or false" })
     .default("false").transform((v) => v === "true"),
   OTP_LOG_RETENTION_DAYS: z.string().trim().regex(/^\d+$/, "must be a whole number of days")

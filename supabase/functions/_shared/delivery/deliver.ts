@@ -141,6 +141,7 @@ export async function deliver(
   // One line per delivery, every attempt in it; no code, the number masked.
   const fields = {
     ...logFields,
+    ...request.about,
     country: request.to.country,
     // Unknown types are allowed (the metadata lags new ranges) but logged, to be counted.
     type: request.to.type ?? "unknown",

@@ -47,6 +47,11 @@ export interface DeliveryRequest {
   readonly locales?: readonly unknown[];
   /** Epoch ms by which the caller must have its answer. */
   readonly deadline: number;
+  /**
+   * What the caller says about the request, for the delivery's log line: Okta's `requestType`,
+   * Auth0's shape and message type. Never a code or a number.
+   */
+  readonly about?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -19,6 +19,7 @@ import { retryable, userFacingError } from "../delivery/failures.ts";
 import type { Channel, DeliveryRequest, Failure, FailureReason } from "../delivery/types.ts";
 import { parsePhone } from "../phone.ts";
 import { createWebhookVerifier } from "../webhook.ts";
+import { callerWords, loggable, sendable, softText } from "./_fields.ts";
 import { readSignedJson } from "./_signed.ts";
 import { MAX_BODY_BYTES } from "./supabase.ts";
 
@@ -29,21 +30,21 @@ export interface Auth0DoorDeps extends DeliveryDeps {
   readonly useCallerText: boolean;
 }
 
-const text = z.string().max(200).nullish();
+const text = softText;
+/** A code, or none: Auth0 may send an empty string for a notice. */
 const otp = z.string().regex(/^\d{4,10}$/, "must be 4 to 10 digits");
+const optionalOtp = z.union([otp, z.literal("")]).nullish().transform((v) => v || undefined);
 const recipient = z.string().min(1).max(40);
-/** Auth0's own words: an SMS body or what a call says. */
-const words = z.string().trim().min(1).max(1600);
 /** Auth0's enums, in any casing. */
 const lower = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.string().transform((v) => v.trim().toLowerCase()).pipe(z.enum(values));
-const request = z.looseObject({ ip: text, language: text }).nullish();
+const request = z.looseObject({ ip: text, language: text }).nullish().catch(undefined);
 
 /** The Actions `send-phone-message` event, as the relay forwards it. */
 export const auth0ActionEvent = z.looseObject({
   message_options: z.looseObject({
     recipient,
-    text: words.nullish(),
+    text: callerWords,
     code: otp,
     message_type: lower(["sms", "voice"]),
     action: text,
@@ -55,12 +56,12 @@ export const auth0ActionEvent = z.looseObject({
 export const auth0ProviderEvent = z.looseObject({
   notification: z.looseObject({
     recipient,
-    as_text: words.nullish(),
-    as_voice: words.nullish(),
-    code: otp.nullish(),
+    as_text: callerWords,
+    as_voice: callerWords,
+    code: optionalOtp,
     delivery_method: lower(["text", "voice"]),
     locale: text,
-    message_type: z.string().min(1).max(64),
+    message_type: z.string().trim().min(1).max(64),
   }),
   request,
 });
@@ -68,7 +69,7 @@ export const auth0ProviderEvent = z.looseObject({
 /** The legacy Hook's `recipient`, `text` and `context` (never its `webtask`: secrets). */
 export const auth0HookArguments = z.looseObject({
   recipient,
-  text: words.nullish(),
+  text: callerWords,
   context: z.looseObject({
     message_type: lower(["sms", "voice"]),
     action: text,
@@ -108,8 +109,11 @@ function issues(error: z.ZodError): string {
 export function parseAuth0(json: unknown, useCallerText: boolean): Parsed {
   const has = (key: string) =>
     typeof json === "object" && json !== null && !Array.isArray(json) && key in json;
-  const caller = (channel: Channel, value: string | null | undefined) =>
-    useCallerText && channel === "sms" && value ? { callerText: value } : {};
+  // Auth0's words for a code only when the owner asks for them and they can be sent as they are.
+  const caller = (channel: Channel, value: string | null | undefined) => {
+    const words = useCallerText && channel === "sms" ? sendable(value) : undefined;
+    return words ? { callerText: words } : {};
+  };
 
   if (has("message_options")) {
     const parsed = auth0ActionEvent.safeParse(json);
@@ -147,16 +151,17 @@ export function parseAuth0(json: unknown, useCallerText: boolean): Parsed {
     }
     if (OTP_TYPES.has(n.message_type)) return { ok: false, fields: "notification.code" };
     // A notice (blocked account, password change or breach): Auth0's words, as written.
-    const own = channel === "voice" ? n.as_voice : n.as_text;
-    if (!own) {
+    const asText = sendable(n.as_text);
+    const asVoice = sendable(n.as_voice);
+    if (!(channel === "voice" ? asVoice : asText)) {
       return { ok: false, fields: `notification.${channel === "voice" ? "as_voice" : "as_text"}` };
     }
     return {
       ok: true,
       value: {
         ...base,
-        ...(n.as_text ? { callerText: n.as_text } : {}),
-        ...(n.as_voice ? { callerSpeech: n.as_voice } : {}),
+        ...(asText ? { callerText: asText } : {}),
+        ...(asVoice ? { callerSpeech: asVoice } : {}),
       },
     };
   }
@@ -249,11 +254,6 @@ export function createAuth0Door(deps: Auth0DoorDeps): Hono {
       deps.log.warn("invalid_number", { door: "auth0", digits: event.recipient.length });
       return auth0Failure(c, "invalid_number");
     }
-    deps.log.info("auth0_request", {
-      shape: event.shape,
-      type: event.kind,
-      channel: event.channel,
-    });
     const request: DeliveryRequest = {
       door: "auth0",
       // The relay keeps one webhook-id across its own retries of an event. Auth0's retries
@@ -265,6 +265,7 @@ export function createAuth0Door(deps: Auth0DoorDeps): Hono {
       // Auth0's user picked SMS or voice for the factor: that channel goes first.
       channel: event.channel,
       locales: [event.locale],
+      about: { shape: event.shape, messageType: loggable(event.kind) },
       ...(event.code ? { code: event.code } : {}),
       ...(event.callerText ? { callerText: event.callerText } : {}),
       ...(event.callerSpeech ? { callerSpeech: event.callerSpeech } : {}),

@@ -17,6 +17,7 @@ import { deliver, type DeliveryDeps, type DeliveryResult } from "../delivery/del
 import { userFacingError } from "../delivery/failures.ts";
 import type { FailureReason } from "../delivery/types.ts";
 import { parsePhone } from "../phone.ts";
+import { callerWords, loggable, sendable, softText } from "./_fields.ts";
 import { MAX_BODY_BYTES } from "./supabase.ts";
 
 /** What the door needs besides the delivery dependencies. */
@@ -26,7 +27,7 @@ export interface OktaDoorDeps extends DeliveryDeps {
   readonly useCallerText: boolean;
 }
 
-const text = z.string().nullish();
+const text = softText;
 
 /** Okta's request, as its documentation shows it; unknown fields are allowed. */
 export const oktaPayload = z.looseObject({
@@ -35,11 +36,11 @@ export const oktaPayload = z.looseObject({
   requestType: text,
   data: z.looseObject({
     context: z.looseObject({
-      request: z.looseObject({ id: text, ipAddress: text }).nullish(),
-    }).nullish(),
-    userProfile: z.looseObject({ userId: text, login: text }).nullish(),
+      request: z.looseObject({ id: text, ipAddress: text }).nullish().catch(undefined),
+    }).nullish().catch(undefined),
+    userProfile: z.looseObject({ userId: text, login: text }).nullish().catch(undefined),
     messageProfile: z.looseObject({
-      msgTemplate: z.string().max(1600).nullish(),
+      msgTemplate: callerWords,
       phoneNumber: z.string().min(1).max(40),
       otpExpires: text,
       deliveryChannel: z.string().min(1).max(40),
@@ -94,9 +95,11 @@ function answer(c: Context, result: DeliveryResult, ms: number): Response {
   }
   const last = outcome.attempts.at(-1);
   if (last) {
-    // A provider was asked and failed: Okta's FAILED status, with the reason for its logs.
     const meta = `reason=${outcome.reason}; attempts=${outcome.attempts.length}; duration=${ms}ms`;
-    return command(c, { status: "FAILED", provider: last.provider, id: "", meta });
+    // The message may have left (a timeout): PENDING, "couldn't confirm delivery". FAILED could
+    // make Okta send through its own telephony, a second code.
+    const status = outcome.sent === "no" ? "FAILED" : "PENDING";
+    return command(c, { status, provider: last.provider, id: "", meta });
   }
   return oktaError(c, outcome.reason, "data.messageProfile.phoneNumber");
 }
@@ -158,7 +161,6 @@ export function createOktaDoor(deps: OktaDoorDeps): Hono {
         // else a call.
         const channel = profile.deliveryChannel.trim().toLowerCase() === "sms" ? "sms" : "voice";
         const ip = data.context?.request?.ipAddress;
-        deps.log.info("okta_request", { requestType: requestType ?? "unknown", channel });
         const result = await deliver({
           door: "okta",
           // Okta retries once with the same eventId.
@@ -168,9 +170,10 @@ export function createOktaDoor(deps: OktaDoorDeps): Hono {
           deadline: received + deps.okta.deadlineMs,
           channel,
           locales: [profile.locale],
+          about: { requestType: loggable(requestType) },
           ...(ip ? { ip } : {}),
-          ...(deps.useCallerText && channel === "sms" && profile.msgTemplate
-            ? { callerText: profile.msgTemplate }
+          ...(deps.useCallerText && channel === "sms" && sendable(profile.msgTemplate)
+            ? { callerText: profile.msgTemplate! }
             : {}),
         }, deps);
         return answer(c, result, deps.now() - received);
