@@ -1,7 +1,8 @@
 // Micro-benchmarks of the hook's hot path: `deno bench bench/hot_path_bench.ts`.
 import { supabasePayload } from "../supabase/functions/_shared/doors/supabase.ts";
 import { parsePhone } from "../supabase/functions/_shared/phone.ts";
-import { createWebhookVerifier, signWebhook } from "../supabase/functions/_shared/webhook.ts";
+import { createWebhookVerifier } from "../supabase/functions/_shared/webhook.ts";
+import { signWebhook } from "../supabase/functions/_shared/webhook-sign.ts";
 
 const SECRET = "v1,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const body = JSON.stringify({
@@ -18,14 +19,37 @@ const h = {
   signature: headers["webhook-signature"],
 };
 
-Deno.bench("verify signature (standardwebhooks HMAC)", () => {
-  if (!verifier.verify(h, body).ok) throw new Error("bad");
+Deno.bench("verify signature (@noble/hashes HMAC)", async () => {
+  if (!(await verifier.verify(h, body)).ok) throw new Error("bad");
 });
 Deno.bench("JSON.parse + zod payload", () => {
   supabasePayload.parse(JSON.parse(body));
 });
 Deno.bench("parsePhone (libphonenumber max)", () => {
   parsePhone("447400123456");
+});
+
+// Channel policy and message rendering, for a number with a country rule.
+import { planChannels } from "../supabase/functions/_shared/delivery/policy.ts";
+import { createMessages } from "../supabase/functions/_shared/delivery/messages.ts";
+
+const brazil = parsePhone("+5511987654321")!;
+const policy = {
+  defaultOrder: ["sms", "voice"] as const,
+  rules: [{ countries: ["BR", "IN", "MX"], channels: ["whatsapp", "sms"] as const }],
+  metadataKey: "otp_channel",
+  userChannels: ["sms", "whatsapp"] as const,
+};
+const configured = new Set(["sms", "whatsapp", "voice"] as const);
+Deno.bench("channel policy (country rule, app_metadata)", () => {
+  planChannels({ to: brazil, appMetadata: { otp_channel: "voice" } }, policy, configured);
+});
+const messages = createMessages({ appName: "Acme", validityMinutes: 10, smsTemplates: {} });
+Deno.bench("render SMS (pt-BR, plural, GSM-7 check)", () => {
+  messages.sms("482913", ["pt-BR"], "BR");
+});
+Deno.bench("render voice script", () => {
+  messages.voice("482913", ["pt-BR"], "BR");
 });
 
 // The whole request in process, against a minimal Hono app answering {} the same way.

@@ -16,7 +16,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { signWebhook } from "../supabase/functions/_shared/webhook.ts";
+import { signWebhook } from "../supabase/functions/_shared/webhook-sign.ts";
 import { DEV_AUTH0_SECRET, DEV_HOOK_SECRET, DEV_OKTA_SECRET } from "./_dev-defaults.ts";
 
 const { values } = parseArgs({

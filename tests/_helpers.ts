@@ -13,7 +13,7 @@ import type {
 } from "../supabase/functions/_shared/providers/types.ts";
 import { createMemoryDedupeStore } from "../supabase/functions/_shared/store/memory.ts";
 import type { DedupeStore } from "../supabase/functions/_shared/store/types.ts";
-import { signWebhook } from "../supabase/functions/_shared/webhook.ts";
+import { signWebhook } from "../supabase/functions/_shared/webhook-sign.ts";
 
 /** The Standard Webhooks reference secret. */
 export const TEST_SECRET = "v1,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { appFromEnv } from "../../supabase/functions/_shared/bootstrap.ts";
 import { ConfigError, loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { numberBlock, parseRateLimit } from "../../supabase/functions/_shared/delivery/limits.ts";
+import {
+  createKeyedHash,
+  numberBlock,
+  parseRateLimit,
+} from "../../supabase/functions/_shared/delivery/limits.ts";
 import {
   captureLogs,
   randomMobile,
@@ -245,4 +249,22 @@ Deno.test("postgres: copies of one request across instances count once", async (
   for (let i = 0; i < 6; i++) assert.deepEqual(await (i % 2 ? a : b).post(same), {});
   assert.deepEqual(await a.post(supabasePayload({ phone })), {}, "the second real request fits");
   assert.equal((await b.post(supabasePayload({ phone }))).error?.http_code, 429);
+});
+
+Deno.test("createKeyedHash is HMAC-SHA-256 (hex), as WebCrypto computes it", async () => {
+  const secret = "a key of at least sixteen characters";
+  const hash = createKeyedHash(secret);
+  const enc = new TextEncoder();
+  const key = await crypto.subtle.importKey(
+    "raw",
+    enc.encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  for (const value of ["number:+447400123456", "ip:203.0.113.9", "", "é😀"]) {
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(value)));
+    const hex = Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("");
+    assert.equal(await hash(value), hex, value);
+  }
 });

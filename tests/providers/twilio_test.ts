@@ -3,6 +3,7 @@ import type { TwilioConfig } from "../../supabase/functions/_shared/config.ts";
 import { parsePhone } from "../../supabase/functions/_shared/phone.ts";
 import { classifyTwilioError } from "../../supabase/functions/_shared/providers/twilio/errors.ts";
 import { createTwilioProvider } from "../../supabase/functions/_shared/providers/twilio/index.ts";
+import { loadTwilioClient } from "../../supabase/functions/_shared/providers/twilio/sdk.ts";
 import type { OutboundMessage } from "../../supabase/functions/_shared/providers/types.ts";
 import {
   type FakeTwilio,
@@ -180,7 +181,7 @@ Deno.test("twilio: the SDK is loaded on the first send, once", async () => {
     const provider = createTwilioProvider(configFor(fake), {
       loadSdk: async () => {
         loads += 1;
-        return (await import("twilio")).default;
+        return await loadTwilioClient();
       },
     });
     assert.equal(loads, 0);
@@ -240,7 +241,7 @@ Deno.test("twilio: an SDK that fails to load counts as not sent, and the next se
     const provider = createTwilioProvider(configFor(fake), {
       loadSdk: async () => {
         if (++loads === 1) throw new Error("module not found");
-        return (await import("twilio")).default;
+        return await loadTwilioClient();
       },
     });
     const first = await provider.send(message, { signal: signal() });

@@ -15,8 +15,7 @@ import { CHANNELS, type DeliveryRequest } from "./delivery/types.ts";
 import { createSupabaseDoor, supabaseFailure } from "./doors/supabase.ts";
 import type { Logger } from "./log.ts";
 import type { Provider } from "./providers/types.ts";
-import { createTwilioStatusDoor } from "./doors/twilio-status.ts";
-import { loadTwilioSdk } from "./providers/twilio/index.ts";
+import { createTwilioStatusDoor, loadTwilioWebhooks } from "./doors/twilio-status.ts";
 import type { DedupeStore, StatusLog, StoreStatus } from "./store/types.ts";
 import { VERSION } from "./version.ts";
 import { createWebhookVerifier } from "./webhook.ts";
@@ -133,7 +132,7 @@ export function createApp(deps: AppDeps): Hono {
         callbackUrl: twilio.statusCallbackUrl,
         statusLog: deps.statusLog ?? { recordStatus: () => Promise.resolve(false) },
         log: deps.log,
-        loadSdk: loadTwilioSdk,
+        loadSdk: loadTwilioWebhooks,
       }),
     );
   }

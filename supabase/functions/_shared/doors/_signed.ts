@@ -39,7 +39,7 @@ export async function readSignedJson(
 ): Promise<SignedRequest> {
   const raw = await c.req.text();
   const id = c.req.header("webhook-id");
-  const verdict = options.verifier.verify({
+  const verdict = await options.verifier.verify({
     id,
     timestamp: c.req.header("webhook-timestamp"),
     signature: c.req.header("webhook-signature"),

@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { timingSafeEqual } from "node:crypto";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
@@ -16,6 +15,7 @@ import type { OktaConfig } from "../config.ts";
 import { deliver, type DeliveryDeps, type DeliveryResult } from "../delivery/deliver.ts";
 import { userFacingError } from "../delivery/failures.ts";
 import type { FailureReason } from "../delivery/types.ts";
+import { constantTimeEqual } from "../constant-time.ts";
 import { parsePhone } from "../phone.ts";
 import { callerWords, loggable, sendable, softText } from "./_fields.ts";
 import { MAX_BODY_BYTES } from "./supabase.ts";
@@ -120,8 +120,7 @@ export function createOktaDoor(deps: OktaDoorDeps): Hono {
   function authorized(c: Context): boolean {
     const given = new TextEncoder().encode(c.req.header(deps.okta.authHeader) ?? "");
     // Compare equal lengths only; the length of the secret is not the secret.
-    const same = given.length === expected.length && timingSafeEqual(given, expected);
-    return same;
+    return constantTimeEqual(given, expected);
   }
 
   app.post(

@@ -13,8 +13,21 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { Logger } from "../log.ts";
-import type { TwilioFactory } from "../providers/twilio/index.ts";
 import type { StatusLog } from "../store/types.ts";
+
+/** The SDK's webhook signature check. */
+export interface TwilioWebhooks {
+  validateRequest(
+    authToken: string,
+    signature: string,
+    url: string,
+    params: Record<string, string>,
+  ): boolean;
+}
+
+/** Imports only the SDK's webhooks module, not the whole package. */
+export const loadTwilioWebhooks = async (): Promise<TwilioWebhooks> =>
+  await import("twilio/lib/webhooks/webhooks.js");
 
 /** What the door needs. */
 export interface TwilioStatusDeps {
@@ -23,7 +36,8 @@ export interface TwilioStatusDeps {
   readonly callbackUrl: string;
   readonly statusLog: StatusLog;
   readonly log: Logger;
-  readonly loadSdk: () => Promise<TwilioFactory>;
+  /** Loads the SDK's signature check (`twilio/lib/webhooks/webhooks.js`), on the first callback. */
+  readonly loadSdk: () => Promise<TwilioWebhooks>;
 }
 
 const callback = z.looseObject({

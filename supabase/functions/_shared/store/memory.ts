@@ -18,13 +18,14 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-interface Entry {
-  expiresAt: number;
-  /** Set once the first delivery has settled. */
-  outcome: Outcome | undefined;
-  done: Promise<Outcome>;
-  resolve: (outcome: Outcome) => void;
-}
+/**
+ * A key's entry: in flight (a promise for its outcome and the function that resolves it) or
+ * settled (the outcome alone). Settled entries are most of the store, so they keep nothing else:
+ * at 20,000 entries every byte counts (bench/RESULTS.md, "Memory").
+ */
+type Entry =
+  | { expiresAt: number; outcome: undefined; done: Promise<Outcome>; resolve: (o: Outcome) => void }
+  | { expiresAt: number; outcome: Outcome; done: undefined; resolve: undefined };
 
 /**
  * An outcome a retry must replay rather than deliver again. A failure the provider certainly did
@@ -73,7 +74,8 @@ export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStor
       if (existing) {
         const inFlight = existing.outcome === undefined;
         if (inFlight || (existing.expiresAt > at && isFinal(existing.outcome!))) {
-          return Promise.resolve<Claim>({ kind: "duplicate", outcome: existing.done });
+          const outcome = existing.done ?? Promise.resolve(existing.outcome!);
+          return Promise.resolve<Claim>({ kind: "duplicate", outcome });
         }
         entries.delete(key);
       }
@@ -87,8 +89,13 @@ export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStor
       // this is the entry the caller claimed.
       const entry = entries.get(key);
       if (entry && entry.outcome === undefined) {
-        entry.outcome = outcome;
         entry.resolve(outcome);
+        entries.set(key, {
+          expiresAt: entry.expiresAt,
+          outcome,
+          done: undefined,
+          resolve: undefined,
+        });
       }
       return Promise.resolve();
     },

@@ -2,8 +2,9 @@
  * The Twilio provider, on the official `twilio` SDK with a `fetch` HTTP client: SMS and
  * WhatsApp through the Messages API, voice through the Calls API, each in its own module.
  *
- * The SDK is imported on the first send, not at start: it is large (CONTRACTS.md §4) and a
- * function that is only asked for its health should not pay for it.
+ * The SDK is imported on the first send, not at start, and only the modules a send needs
+ * (`sdk.ts`): the package is large (CONTRACTS.md §4) and a function that is only asked for its
+ * health should not pay for it.
  *
  * @module
  */
@@ -14,24 +15,17 @@ import { classifyTwilioError, isTwilioError } from "./errors.ts";
 import { createTwilioHttpClient } from "./http.ts";
 import { sendSms } from "./sms.ts";
 import { sendVoice } from "./voice.ts";
+import { loadTwilioClient, type TwilioClientFactory } from "./sdk.ts";
 import { sendWhatsApp } from "./whatsapp.ts";
 
-/** The SDK's default export: `twilio(accountSid, authToken, options)`. */
-export type TwilioFactory = typeof import("twilio");
-/** A Twilio REST client. */
-export type TwilioClient = ReturnType<TwilioFactory>;
+export type { TwilioClient } from "./sdk.ts";
 
 /** Options of {@linkcode createTwilioProvider}. */
 export interface TwilioProviderDeps {
   fetch?: typeof fetch;
-  /** Loads the SDK; tests may count calls. Defaults to a dynamic import of `twilio`. */
-  loadSdk?: () => Promise<TwilioFactory>;
+  /** Loads the SDK's client; tests may count calls. Defaults to {@linkcode loadTwilioClient}. */
+  loadSdk?: () => Promise<TwilioClientFactory>;
 }
-
-/** Imports the SDK (large: only when a send or a callback needs it). */
-export const loadTwilioSdk = async (): Promise<TwilioFactory> => (await import("twilio")).default;
-
-type HttpClientOption = NonNullable<Parameters<TwilioFactory>[2]>["httpClient"];
 
 /**
  * Creates the Twilio provider for the channels whose settings are present.
@@ -46,8 +40,8 @@ export function createTwilioProvider(
   config: TwilioConfig,
   deps: TwilioProviderDeps = {},
 ): Provider {
-  const loadSdk = deps.loadSdk ?? loadTwilioSdk;
-  let sdk: Promise<TwilioFactory> | undefined;
+  const loadSdk = deps.loadSdk ?? loadTwilioClient;
+  let sdk: Promise<TwilioClientFactory> | undefined;
 
   return {
     name: "twilio",
@@ -68,10 +62,7 @@ export function createTwilioProvider(
           fetch: deps.fetch,
           onRequest: () => requested = true,
         });
-        const client = twilio(config.accountSid, config.authToken, {
-          // The SDK types this option as its RequestClient class; ours is the duck type it calls.
-          httpClient: httpClient as unknown as HttpClientOption,
-        });
+        const client = twilio(config.accountSid, config.authToken, { httpClient });
         const to = message.to.e164;
         const statusCallback = config.statusCallbackUrl;
         let sid: string | undefined;
