@@ -293,3 +293,22 @@ Deno.test("config: every setting is documented in README and .env.example", asyn
     assert.ok(example.includes(name), `${name} is not in .env.example`);
   }
 });
+
+Deno.test("config: a secret the verifier could not decode (bad base64 padding) is a named problem", () => {
+  for (const bad of ["whsec_IvwjAUV==", "whsec_OyPDl", "v1,whsec_YWFhYQ=|whsec_YmJiYg=="]) {
+    const err = problemsOf({ ...TWILIO, SEND_SMS_HOOK_SECRETS: bad });
+    assert.equal(err.problems[0]!.variable, "SEND_SMS_HOOK_SECRETS", bad);
+    const auth0 = problemsOf({ ...TWILIO, AUTH0_HOOK_SECRETS: bad });
+    assert.equal(auth0.problems[0]!.variable, "AUTH0_HOOK_SECRETS", bad);
+  }
+});
+
+Deno.test("config: TWILIO_REGION and TWILIO_EDGE", () => {
+  const config = loadConfig({ ...TWILIO, TWILIO_REGION: "ie1", TWILIO_EDGE: "dublin" });
+  assert.equal(config.provider.kind === "twilio" && config.provider.region, "ie1");
+  assert.equal(config.provider.kind === "twilio" && config.provider.edge, "dublin");
+  assert.equal(
+    problemsOf({ ...TWILIO, TWILIO_REGION: "IE 1" }).problems[0]!.variable,
+    "TWILIO_REGION",
+  );
+});

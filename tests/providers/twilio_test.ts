@@ -3,7 +3,11 @@ import type { TwilioConfig } from "../../supabase/functions/_shared/config.ts";
 import { parsePhone } from "../../supabase/functions/_shared/phone.ts";
 import { classifyTwilioError } from "../../supabase/functions/_shared/providers/twilio/errors.ts";
 import { createTwilioProvider } from "../../supabase/functions/_shared/providers/twilio/index.ts";
-import { loadTwilioClient } from "../../supabase/functions/_shared/providers/twilio/sdk.ts";
+import {
+  loadTwilioClient,
+  SDK_VERSION,
+  twilioHostname,
+} from "../../supabase/functions/_shared/providers/twilio/sdk.ts";
 import type { OutboundMessage } from "../../supabase/functions/_shared/providers/types.ts";
 import {
   type FakeTwilio,
@@ -275,4 +279,35 @@ Deno.test("twilio: a 5xx without Twilio's error body (a proxy) leaves the outcom
       assert.equal(!result.ok && result.sent, "no");
     },
   );
+});
+
+Deno.test("twilio: TWILIO_REGION and TWILIO_EDGE route to the regional host, as the SDK does", async () => {
+  const seen: string[] = [];
+  const provider = createTwilioProvider({
+    kind: "twilio",
+    accountSid: "AC" + "0".repeat(32),
+    authToken: "t",
+    sms: { messagingServiceSid: MG },
+    apiBaseUrl: "https://api.twilio.com",
+    region: "ie1",
+    edge: "dublin",
+  }, {
+    fetch: (input) => {
+      seen.push(new Request(input).url);
+      return Promise.resolve(Response.json({ sid: "SM" + "a".repeat(32) }, { status: 201 }));
+    },
+  });
+  assert.equal((await provider.send(message, { signal: signal() })).ok, true);
+  assert.match(seen[0]!, /^https:\/\/api\.dublin\.ie1\.twilio\.com\/2010-04-01\/Accounts\/AC/);
+  assert.equal(twilioHostname("api.twilio.com"), "api.twilio.com");
+  assert.equal(twilioHostname("api.twilio.com", undefined, "au1"), "api.au1.twilio.com");
+  assert.equal(twilioHostname("api.twilio.com", "sydney"), "api.sydney.us1.twilio.com");
+});
+
+Deno.test("twilio: the User-Agent's SDK version is the pinned one", async () => {
+  const map = JSON.parse(
+    await Deno.readTextFile(new URL("../../import_map.json", import.meta.url)),
+  );
+  assert.equal(map.imports.twilio, `npm:twilio@${SDK_VERSION}`);
+  assert.equal(map.imports["twilio/"], `npm:/twilio@${SDK_VERSION}/`);
 });

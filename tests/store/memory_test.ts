@@ -80,3 +80,18 @@ Deno.test("memory store: an in-flight entry outlives its TTL until it settles", 
   now = 5000;
   assert.equal((await store.claim("slow", opts(1000))).kind, "duplicate");
 });
+
+Deno.test("memory store: a settled entry keeps its place in the eviction order", async () => {
+  const store = createMemoryDedupeStore({ maxEntries: 2 });
+  const ok = { ok: true as const, channel: "sms" as const, provider: "p", id: "1", attempts: [] };
+  const opts = { ttlMs: 60_000, deadline: Date.now() + 1000, door: "supabase" as const };
+  await store.claim("a", opts);
+  await store.claim("b", opts);
+  await store.settle("b", ok);
+  await store.settle("a", ok); // settled last, but claimed first: still the oldest
+  await store.claim("c", opts); // evicts a
+  assert.equal((await store.claim("a", opts)).kind, "first");
+  assert.equal((await store.claim("b", opts)).kind, "first"); // evicted by a's new claim
+  const dup = await store.claim("c", opts);
+  assert.equal(dup.kind, "duplicate");
+});

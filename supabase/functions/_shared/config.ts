@@ -40,6 +40,9 @@ export interface TwilioConfig {
   readonly accountSid: string;
   readonly authToken: string;
   readonly apiBaseUrl: string;
+  /** `TWILIO_REGION` / `TWILIO_EDGE`: Twilio's regional processing (e.g. `ie1`, `dublin`). */
+  readonly region?: string;
+  readonly edge?: string;
   readonly sms?: TwilioSmsSender;
   readonly whatsapp?: TwilioWhatsAppConfig;
   /** Caller ID of voice calls (E.164). */
@@ -155,6 +158,16 @@ const positiveMs = (fallback: number, max: number, min = 1) =>
 
 const whsecBase64 = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 
+/** True for base64 the verifier can decode (whole, correctly padded). */
+function decodable(b64: string): boolean {
+  try {
+    atob(b64);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `v1,whsec_a|whsec_b` → `["whsec_a", "whsec_b"]`; Supabase writes the `v1,` prefix. */
 const hookSecrets = z.string({ error: "is required" }).transform((raw, ctx) => {
   const secrets = raw.split("|").map((s) => s.trim()).filter((s) => s !== "")
@@ -164,7 +177,10 @@ const hookSecrets = z.string({ error: "is required" }).transform((raw, ctx) => {
     return z.NEVER;
   }
   for (const [i, secret] of secrets.entries()) {
-    if (!whsecBase64.test(secret) || secret.length < "whsec_".length + 4) {
+    if (
+      !whsecBase64.test(secret) || secret.length < "whsec_".length + 4 ||
+      !decodable(secret.slice("whsec_".length))
+    ) {
       ctx.addIssue({
         code: "custom",
         message: `secret #${i + 1} must look like v1,whsec_<base64> (several joined with |)`,
@@ -256,6 +272,12 @@ const schema = z.object({
   TWILIO_MESSAGING_SERVICE_SID: sid("MG").optional(),
   TWILIO_SMS_FROM: smsFrom.optional(),
   TWILIO_API_BASE_URL: apiUrl.optional(),
+  // The twilio SDK's own variables for regional processing; a client built from parts does not
+  // read process.env, so they are parsed here.
+  TWILIO_REGION: z.string().trim().regex(/^[a-z0-9]{2,10}$/, "must be a Twilio region, e.g. ie1")
+    .optional(),
+  TWILIO_EDGE: z.string().trim().regex(/^[a-z0-9-]{2,20}$/, "must be a Twilio edge, e.g. dublin")
+    .optional(),
   TWILIO_WHATSAPP_FROM: z.string().trim().transform((v) => v.replace(/^whatsapp:/i, ""))
     .pipe(e164).optional(),
   TWILIO_WHATSAPP_CONTENT_SID: sid("HX").optional(),
@@ -469,6 +491,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         accountSid: e.TWILIO_ACCOUNT_SID,
         authToken: e.TWILIO_AUTH_TOKEN,
         apiBaseUrl: e.TWILIO_API_BASE_URL ?? TWILIO_DEFAULT_API_BASE_URL,
+        ...(e.TWILIO_REGION ? { region: e.TWILIO_REGION } : {}),
+        ...(e.TWILIO_EDGE ? { edge: e.TWILIO_EDGE } : {}),
         ...(sms ? { sms } : {}),
         ...(whatsapp ? { whatsapp } : {}),
         ...(voice ? { voice } : {}),

@@ -1,6 +1,6 @@
 /**
  * Signing Standard Webhooks requests, for `deno task sign`, the tests and the benchmarks: the
- * `standardwebhooks` reference package signs, and `webhook.ts` (WebCrypto) verifies, so each is
+ * `standardwebhooks` reference package signs, and `webhook.ts` (@noble/hashes) verifies, so each is
  * checked against the other. The function itself never signs, so it never loads this module.
  *
  * @module

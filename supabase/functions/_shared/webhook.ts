@@ -84,7 +84,7 @@ function v1Signatures(header: string): string[] {
  * @example
  * ```ts
  * const verifier = createWebhookVerifier({ secrets: ["v1,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] });
- * const verdict = verifier.verify({ id, timestamp, signature }, rawBody);
+ * const verdict = await verifier.verify({ id, timestamp, signature }, rawBody);
  * if (!verdict.ok) return new Response(null, { status: 401 });
  * ```
  */

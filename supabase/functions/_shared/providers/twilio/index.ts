@@ -62,7 +62,11 @@ export function createTwilioProvider(
           fetch: deps.fetch,
           onRequest: () => requested = true,
         });
-        const client = twilio(config.accountSid, config.authToken, { httpClient });
+        const client = twilio(config.accountSid, config.authToken, {
+          httpClient,
+          ...(config.region ? { region: config.region } : {}),
+          ...(config.edge ? { edge: config.edge } : {}),
+        });
         const to = message.to.e164;
         const statusCallback = config.statusCallbackUrl;
         let sid: string | undefined;

@@ -23,14 +23,31 @@ export interface TwilioClient {
 export type TwilioClientFactory = (
   accountSid: string,
   authToken: string,
-  options: { httpClient: TwilioHttpClient },
+  options: { httpClient: TwilioHttpClient; region?: string; edge?: string },
 ) => TwilioClient;
+
+/**
+ * The host for a region and edge, as the SDK's `BaseTwilio.getHostname` computes it:
+ * `api.twilio.com` with region `ie1` and edge `dublin` → `api.dublin.ie1.twilio.com`.
+ */
+export function twilioHostname(hostname: string, edge?: string, region?: string): string {
+  const domain = hostname.split(".").slice(-2).join(".");
+  const prefix = hostname.split(`.${domain}`)[0]!;
+  let [product, hostEdge, hostRegion] = prefix.split(".");
+  if (hostEdge && !hostRegion) {
+    hostRegion = hostEdge;
+    hostEdge = undefined;
+  }
+  const finalRegion = region || hostRegion || (edge && "us1");
+  if (!finalRegion) return hostname;
+  return [product, edge || hostEdge, finalRegion, domain].filter((p) => p).join(".");
+}
 
 type DomainClass = new (twilio: unknown, baseUrl: string) => object;
 type VersionClass = new (domain: object, version: string) => object;
 
-/** The SDK's version, in the User-Agent as the SDK itself sends it. */
-const SDK_VERSION = "6.2.0";
+/** The SDK's version, in the User-Agent as the SDK itself sends it (a test holds it to the pin). */
+export const SDK_VERSION = "6.2.0";
 
 /**
  * Imports the SDK modules a send needs and returns the client factory.
@@ -52,14 +69,17 @@ export async function loadTwilioClient(): Promise<TwilioClientFactory> {
   // CommonJS modules with `exports.default`: Deno's namespace holds module.exports as `default`.
   const Domain = (domain.default as unknown as { default: DomainClass }).default;
   const Version = (version.default as unknown as { default: VersionClass }).default;
-  return (accountSid, authToken, { httpClient }) => {
+  return (accountSid, authToken, { httpClient, region, edge }) => {
     // What BaseTwilio.request adds before handing a request to the HTTP client.
     const twilio = {
       accountSid,
       request(opts: TwilioHttpRequest) {
         const method = opts.method.toLowerCase();
+        const uri = new URL(opts.uri);
+        uri.hostname = twilioHostname(uri.hostname, edge, region);
         return httpClient.request({
           ...opts,
+          uri: uri.href,
           username: accountSid,
           password: authToken,
           headers: {
