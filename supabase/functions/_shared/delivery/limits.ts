@@ -77,26 +77,20 @@ export function parseRateLimit(text: string): RateLimit | undefined {
   return { max, windowMs };
 }
 
-/** What refused a request, as a failure reason. */
-export type Refusal = Extract<
-  FailureReason,
-  | "limit_number"
-  | "limit_prefix"
-  | "limit_ip"
-  | "limit_global"
-  | "country_not_allowed"
-  | "number_type_blocked"
->;
-
-/** Refusals are final: a retry of a refused request is refused again without counting. */
-export const REFUSALS: ReadonlySet<FailureReason> = new Set<Refusal>([
+const REFUSAL_REASONS = [
   "limit_number",
   "limit_prefix",
   "limit_ip",
   "limit_global",
   "country_not_allowed",
   "number_type_blocked",
-]);
+] as const satisfies readonly FailureReason[];
+
+/** What refused a request, as a failure reason. */
+export type Refusal = typeof REFUSAL_REASONS[number];
+
+/** Refusals are final: a retry of a refused request is refused again without counting. */
+export const REFUSALS: ReadonlySet<FailureReason> = new Set<Refusal>(REFUSAL_REASONS);
 
 /** Country and number type refusals, which need no counting. */
 export function refuse(to: PhoneNumber, config: LimitsConfig): Refusal | undefined {
