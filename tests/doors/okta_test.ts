@@ -285,6 +285,23 @@ Deno.test("okta: two copies of one eventId at once send once and answer alike", 
   );
 });
 
+Deno.test("okta: a retried eventId replays the first answer word for word (duration regression)", async () => {
+  await withDeployment(
+    { respond: () => new Promise((r) => setTimeout(() => r(undefined), 20)) },
+    OKTA_ENV,
+    async (d) => {
+      const sample = seedSample();
+      const first = await commandValue(await okta(d, sample));
+      await new Promise((r) => setTimeout(r, 30));
+      const second = await commandValue(await okta(d, sample));
+      assert.equal(first.status, "SUCCESSFUL");
+      assert.match(first.transactionMetadata, /duration=\d+ms/);
+      assert.deepEqual(second, first);
+      assert.equal(d.fake.messages.length, 1);
+    },
+  );
+});
+
 Deno.test("okta: the secret never appears in logs or answers; requestType is on the delivery line", async () => {
   await withDeployment({}, OKTA_ENV, async (d) => {
     const answers = [

@@ -84,8 +84,11 @@ function oktaError(c: Context, reason: FailureReason | "invalid_payload", locati
   });
 }
 
-function answer(c: Context, result: DeliveryResult, ms: number): Response {
+function answer(c: Context, result: DeliveryResult): Response {
   const { outcome } = result;
+  // The delivery's own time (its attempts), not this request's: a retried eventId replays the
+  // first answer word for word.
+  const ms = outcome.attempts.reduce((sum, a) => sum + a.ms, 0);
   if (outcome.ok) {
     const meta =
       `channel=${outcome.channel}; attempts=${outcome.attempts.length}; duration=${ms}ms`;
@@ -175,7 +178,7 @@ export function createOktaDoor(deps: OktaDoorDeps): Hono {
             ? { callerText: profile.msgTemplate! }
             : {}),
         }, deps);
-        return answer(c, result, deps.now() - received);
+        return answer(c, result);
       } catch (err) {
         deps.log.error("unhandled_error", {
           door: "okta",
