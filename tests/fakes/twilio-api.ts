@@ -143,15 +143,26 @@ function createCall(accountSid: string, form: URLSearchParams): Response {
   }, { status: 201 });
 }
 
-/** Starts the fake on a free loopback port. */
-export function startFakeTwilio(options: FakeTwilioOptions = {}): FakeTwilio {
+/** The fake's request handling, shared by the HTTP server here and the faulty one. */
+export interface FakeTwilioHandler {
+  readonly accountSid: string;
+  readonly authToken: string;
+  readonly messages: ReceivedMessage[];
+  /** Answers one request as Twilio would (or as `respond` says). */
+  handle(req: Request): Promise<Response>;
+  /** Releases requests left hanging. */
+  release(): void;
+}
+
+/** Creates the handler behind {@linkcode startFakeTwilio}. */
+export function createFakeTwilioHandler(options: FakeTwilioOptions = {}): FakeTwilioHandler {
   const accountSid = options.accountSid ?? FAKE_ACCOUNT_SID;
   const authToken = options.authToken ?? FAKE_AUTH_TOKEN;
   const messages: ReceivedMessage[] = [];
   const hanging = new Set<(r: Response) => void>();
   const expectedAuth = `Basic ${btoa(`${accountSid}:${authToken}`)}`;
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+  async function handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
     const match = url.pathname.match(
       /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)\.json$/,
@@ -181,16 +192,34 @@ export function startFakeTwilio(options: FakeTwilioOptions = {}): FakeTwilio {
     return received.resource === "Calls"
       ? createCall(accountSid, form)
       : createMessage(accountSid, form);
-  });
+  }
 
   return {
-    baseUrl: `http://127.0.0.1:${server.addr.port}`,
     accountSid,
     authToken,
     messages,
-    async close() {
+    handle,
+    release() {
       for (const resolve of hanging) resolve(new Response(null, { status: 503 }));
       hanging.clear();
+    },
+  };
+}
+
+/** Starts the fake on a free loopback port. */
+export function startFakeTwilio(options: FakeTwilioOptions = {}): FakeTwilio {
+  const handler = createFakeTwilioHandler(options);
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => handler.handle(req),
+  );
+  return {
+    baseUrl: `http://127.0.0.1:${server.addr.port}`,
+    accountSid: handler.accountSid,
+    authToken: handler.authToken,
+    messages: handler.messages,
+    async close() {
+      handler.release();
       await server.shutdown();
     },
   };
