@@ -19,6 +19,10 @@ export interface TestDatabase {
   /** Stops the server (fast shutdown): connections fail until `start`. */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Freezes every server process (SIGSTOP): connections open, nothing answers. */
+  pause(): Promise<void>;
+  /** Thaws them (SIGCONT). */
+  resume(): Promise<void>;
   /** Whether this harness controls the server (false with an external DATABASE_URL). */
   readonly controllable: boolean;
 }
@@ -151,7 +155,29 @@ async function startCluster(): Promise<TestDatabase> {
     client: () => postgres(url, { max: 2, onnotice: () => {} }),
     stop,
     start,
+    pause: () => signalCluster(data, "SIGSTOP"),
+    resume: () => signalCluster(data, "SIGCONT"),
   };
+}
+
+/** Sends `signal` to the postmaster (from postmaster.pid) and every process it started. */
+async function signalCluster(data: string, signal: Deno.Signal): Promise<void> {
+  const postmaster = Number((await Deno.readTextFile(`${data}/postmaster.pid`)).split("\n")[0]);
+  const pids = [postmaster];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces, so split after ")".
+      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === postmaster) pids.push(Number(entry.name));
+    } catch { /* the process ended */ }
+  }
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, signal);
+    } catch { /* the process ended */ }
+  }
 }
 
 let database: Promise<TestDatabase> | undefined;
@@ -168,6 +194,8 @@ export function testDatabase(): Promise<TestDatabase> {
       client: () => postgres(external, { max: 2, onnotice: () => {} }),
       stop: () => Promise.reject(new Error("an external DATABASE_URL cannot be stopped")),
       start: () => Promise.resolve(),
+      pause: () => Promise.reject(new Error("an external DATABASE_URL cannot be paused")),
+      resume: () => Promise.resolve(),
     };
   })();
   return database;

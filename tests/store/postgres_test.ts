@@ -205,51 +205,7 @@ Deno.test("postgres: unreachable database → open delivers on memory, closed fa
   assert.ok(performance.now() - started < 2000, "fails fast");
 });
 
-Deno.test("postgres: the database stopped mid-test → open continues, closed refuses, both recover", async () => {
-  const db = await testDatabase();
-  if (!db.controllable) throw new Error("this test needs the harness's own PostgreSQL");
-  const open = instance(db.url, { OTP_DB_TIMEOUT_MS: "500" });
-  const closed = instance(db.url, { OTP_DB_TIMEOUT_MS: "500", OTP_STORE_ON_FAILURE: "closed" });
-  assert.equal(
-    await (await open.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "a")).text(),
-    "{}",
-  );
-  assert.equal(
-    await (await closed.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "b"))
-      .text(),
-    "{}",
-  );
-
-  await db.stop();
-  try {
-    assert.equal(
-      await (await open.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "c"))
-        .text(),
-      "{}",
-    );
-    assert.equal(open.printed.length, 2);
-    const refused =
-      await (await closed.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "d"))
-        .json();
-    assert.equal(refused.error.http_code, 500);
-    assert.equal(closed.printed.length, 1);
-  } finally {
-    await db.start();
-  }
-  // The circuit breaker skips the database for a few seconds after the failure; then it is used
-  // again.
-  for (let i = 0; i < 100 && (await closed.health()).store.state !== "ok"; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  // Back up: both use the database again.
-  assert.equal(
-    await (await closed.post(JSON.stringify(supabasePayload({ phone: randomMobile() })), "e"))
-      .text(),
-    "{}",
-  );
-  assert.equal(closed.printed.length, 2);
-  assert.equal((await closed.health()).store.state, "ok");
-});
+// The database stopped, paused, out of connections or timing out: tests/faults/database_test.ts.
 
 Deno.test("postgres: the delivery row holds the outcome, never the code or the number", async () => {
   const db = await testDatabase();

@@ -1,0 +1,237 @@
+// Database faults against the real PostgreSQL (tests/_postgres.ts): stopped, paused (SIGSTOP),
+// connection limit reached, statement timeout. For each, through all three doors:
+// - OTP_STORE_ON_FAILURE=open delivers on memory, once; closed refuses, sends nothing, and says
+//   so in the door's dialect (Auth0: retryable, since nothing left);
+// - no request hangs: every answer inside the door's deadline;
+// - when the database is back, the store uses it again (the delivery row is there).
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { appFromEnv } from "../../supabase/functions/_shared/bootstrap.ts";
+import { captureLogs } from "../_helpers.ts";
+import { type TestDatabase, testDatabase } from "../_postgres.ts";
+import { callerRequest, DOOR_NAMES, type DoorName, DOORS_ENV, readVerdict } from "./_callers.ts";
+
+const DEADLINE_MS: Record<DoorName, number> = { supabase: 4000, okta: 2500, auth0: 8000 };
+
+/** One instance of the function on `url`, counting what its console provider sends. */
+function instance(url: string, mode: "open" | "closed", env: Record<string, string> = {}) {
+  const printed: string[] = [];
+  const logs = captureLogs();
+  const boot = appFromEnv({
+    ...DOORS_ENV,
+    OTP_PROVIDER: "console",
+    DATABASE_URL: url,
+    OTP_STORE_ON_FAILURE: mode,
+    OTP_DB_TIMEOUT_MS: "300",
+    OTP_LIMIT_PER_PREFIX: "off",
+    ...env,
+  }, { print: (line) => printed.push(line), write: logs.write });
+  assert.ok("config" in boot, "configuration is valid");
+
+  /** Sends one new request to `door`; returns the verdict, the time, and its dedupe key. */
+  async function send(door: DoorName) {
+    const id = crypto.randomUUID();
+    const phone = `+4474${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
+    const { path, init } = callerRequest(door, { phone, code: "73915284", id });
+    const before = printed.length;
+    const started = performance.now();
+    const res = await boot.app.request(path, init);
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < DEADLINE_MS[door], `${door} (${mode}) answered in ${elapsed} ms`);
+    const key = { supabase: `supabase:uuid:${id}`, okta: `okta:${id}`, auth0: `auth0:msg_${id}` };
+    return { verdict: await readVerdict(door, res), sent: printed.length - before, key: key[door] };
+  }
+  const health = async () => (await (await boot.app.request("/send-sms/health")).json()).store;
+  return { send, health, logs: logs.lines };
+}
+
+async function rowExists(db: TestDatabase, key: string): Promise<boolean> {
+  const sql = db.client();
+  try {
+    const rows = await sql`select 1 from otp_relay.deliveries where dedupe_key = ${key}`;
+    return rows.length === 1;
+  } finally {
+    await sql.end();
+  }
+}
+
+/**
+ * Runs one fault: `urls` are the instances' databases, `brk` breaks it and returns the repair.
+ * Each door is tried in both modes while it is broken, then the closed instance must recover.
+ */
+async function faultScenario(
+  db: TestDatabase,
+  urls: { open: string; closed: string },
+  brk: () => Promise<() => Promise<void>>,
+  env: Record<string, string> = {},
+) {
+  const open = instance(urls.open, "open", env);
+  const closed = instance(urls.closed, "closed", env);
+  // Healthy first: both use the database.
+  for (const door of DOOR_NAMES) {
+    const sent = await closed.send(door);
+    assert.equal(sent.verdict.kind, "delivered");
+    assert.ok(await rowExists(db, sent.key), "the healthy delivery is in the database");
+  }
+
+  const repair = await brk();
+  try {
+    for (const door of DOOR_NAMES) {
+      const delivered = await open.send(door);
+      assert.equal(delivered.verdict.kind, "delivered", `${door}: open mode delivers`);
+      assert.equal(delivered.sent, 1, `${door}: once`);
+      const refused = await closed.send(door);
+      assert.equal(refused.verdict.kind, "failed", `${door}: closed mode refuses`);
+      assert.equal(refused.sent, 0, `${door}: nothing sent`);
+      if (door === "auth0") assert.equal(refused.verdict.retryable, true, "nothing left: retry");
+    }
+    assert.ok(open.logs.some((l) => l.includes('"event":"store_unavailable_fallback"')));
+    assert.ok(closed.logs.some((l) => l.includes('"event":"store_unavailable"')));
+  } finally {
+    await repair();
+  }
+
+  // Back: after the circuit breaker's pause (5 s at most) the database is used again.
+  const until = Date.now() + 15_000;
+  let recovered: Awaited<ReturnType<typeof closed.send>> | undefined;
+  while (Date.now() < until) {
+    const attempt = await closed.send("supabase");
+    if (attempt.verdict.kind === "delivered") {
+      recovered = attempt;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.ok(recovered, "the store recovered");
+  assert.ok(await rowExists(db, recovered.key), "the recovered delivery is in the database");
+  for (const door of DOOR_NAMES) {
+    const sent = await closed.send(door);
+    assert.equal(sent.verdict.kind, "delivered", `${door}: delivered after recovery`);
+    assert.ok(await rowExists(db, sent.key), `${door}: recorded after recovery`);
+  }
+  assert.equal((await closed.health()).state, "ok");
+}
+
+/** A login role that may use the store's tables (as a member of their owner), with `options`. */
+async function role(db: TestDatabase, name: string, options: string): Promise<string> {
+  const sql = db.client();
+  try {
+    await sql.unsafe(`drop role if exists ${name}`);
+    await sql.unsafe(`create role ${name} login ${options} in role postgres`);
+  } finally {
+    await sql.end();
+  }
+  const url = new URL(db.url);
+  url.username = name;
+  return url.toString();
+}
+
+/** Asserts the fault is real: a direct query on `url` fails or gets no answer within 1 s. */
+async function assertBroken(url: string, pattern: RegExp): Promise<void> {
+  const probe = postgres(url, { max: 1, connect_timeout: 1, onnotice: () => {} });
+  const silent = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error("no answer within 1 s")), 1000)
+  );
+  try {
+    await assert.rejects(
+      () => Promise.race([probe`select 1 from otp_relay.deliveries limit 1`, silent]),
+      pattern,
+    );
+  } finally {
+    probe.end({ timeout: 0 }).catch(() => {});
+  }
+}
+
+async function controllable(): Promise<TestDatabase> {
+  const db = await testDatabase();
+  if (!db.controllable) throw new Error("this test needs the harness's own PostgreSQL");
+  return db;
+}
+
+Deno.test("database fault stopped: open delivers on memory, closed refuses, both recover", async () => {
+  const db = await controllable();
+  await faultScenario(db, { open: db.url, closed: db.url }, async () => {
+    await db.stop();
+    await assertBroken(db.url, /ECONNREFUSED|connect/i);
+    return () => db.start();
+  });
+});
+
+Deno.test("database fault paused (SIGSTOP): no request waits past its deadline; it recovers", async () => {
+  const db = await controllable();
+  await faultScenario(db, { open: db.url, closed: db.url }, async () => {
+    await db.pause();
+    await assertBroken(db.url, /no answer within 1 s|CONNECT_TIMEOUT/);
+    return () => db.resume();
+  });
+});
+
+Deno.test("database fault connection limit reached: open on memory, closed refuses, recovers", async () => {
+  const db = await controllable();
+  // Each instance has its own role with room for its pool (2); holders take every slot.
+  const urls = {
+    open: await role(db, "otp_limit_open", "connection limit 2"),
+    closed: await role(db, "otp_limit_closed", "connection limit 2"),
+  };
+  await faultScenario(db, urls, async () => {
+    // The instances' own idle connections would keep working: end them, then take every slot
+    // (a terminated backend frees its slot a moment later).
+    const admin = db.client();
+    await admin`select pg_terminate_backend(pid) from pg_stat_activity
+      where usename in ('otp_limit_open', 'otp_limit_closed')`;
+    await admin.end();
+    const holders = [postgres(urls.open, { max: 2 }), postgres(urls.closed, { max: 2 })];
+    const held: postgres.ReservedSql[] = [];
+    for (const holder of holders) {
+      for (let slot = 0; slot < 2; slot++) {
+        for (let tries = 0;; tries++) {
+          try {
+            held.push(await holder.reserve());
+            break;
+          } catch (err) {
+            if (tries > 40) throw err;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }
+      }
+    }
+    await assertBroken(urls.closed, /too many connections/);
+    return async () => {
+      for (const connection of held) connection.release();
+      await Promise.all(holders.map((h) => h.end()));
+    };
+  });
+});
+
+Deno.test("database fault statement timeout: a blocked claim is cancelled by the server in time", async () => {
+  const db = await controllable();
+  // The server cancels statements after 150 ms (SQLSTATE 57014), before our own 1 s timeout.
+  const urls = {
+    open: await role(db, "otp_impatient_open", ""),
+    closed: await role(db, "otp_impatient_closed", ""),
+  };
+  const admin = db.client();
+  await admin.unsafe(`alter role otp_impatient_open set statement_timeout = '150ms'`);
+  await admin.unsafe(`alter role otp_impatient_closed set statement_timeout = '150ms'`);
+  await admin.end();
+  await faultScenario(db, urls, async () => {
+    // A migration or a VACUUM FULL holding the table: every claim waits on the lock.
+    let unlock!: () => void;
+    const unlocked = new Promise<void>((r) => unlock = r);
+    const locker = db.client();
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => locked = r);
+    const holding = locker.begin(async (tx) => {
+      await tx`lock table otp_relay.deliveries in access exclusive mode`;
+      locked();
+      await unlocked;
+    });
+    await isLocked;
+    await assertBroken(urls.closed, /statement timeout/);
+    return async () => {
+      unlock();
+      await holding;
+      await locker.end();
+    };
+  }, { OTP_DB_TIMEOUT_MS: "1000" });
+});
