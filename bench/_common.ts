@@ -163,3 +163,17 @@ export async function run(cmd: string, args: string[], env?: Record<string, stri
   }
   return new TextDecoder().decode(out.stdout);
 }
+
+/** The machine, for reports: cores, CPU model, memory, OS. */
+export async function machine(): Promise<string> {
+  // Deno reads /proc only with --allow-all; ask a shell instead.
+  const out = await new Deno.Command("sh", {
+    args: ["-c", "grep -m1 'model name' /proc/cpuinfo"],
+    stdout: "piped",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  const cpu = new TextDecoder().decode(out?.stdout).match(/model name\s*:\s*(.+)/)?.[1] ??
+    "unknown CPU";
+  const memGiB = (Deno.systemMemoryInfo().total / 2 ** 30).toFixed(0);
+  return `${navigator.hardwareConcurrency} cores, ${cpu}, ${memGiB} GiB RAM, ${Deno.build.os}/${Deno.build.arch}`;
+}

@@ -20,6 +20,7 @@ import { startFakeTwilio } from "../tests/fakes/twilio-api.ts";
 import { testDatabase } from "../tests/_postgres.ts";
 import {
   BARE,
+  machine,
   median,
   MINIMAL_HONO,
   percentile,
@@ -339,19 +340,6 @@ ${
 `);
 }
 await fake.close();
-
-async function machine(): Promise<string> {
-  // Deno reads /proc only with --allow-all; ask a shell instead.
-  const out = await new Deno.Command("sh", {
-    args: ["-c", "grep -m1 'model name' /proc/cpuinfo"],
-    stdout: "piped",
-    stderr: "null",
-  }).output().catch(() => undefined);
-  const cpu = new TextDecoder().decode(out?.stdout).match(/model name\s*:\s*(.+)/)?.[1] ??
-    "unknown CPU";
-  const memGiB = (Deno.systemMemoryInfo().total / 2 ** 30).toFixed(0);
-  return `${navigator.hardwareConcurrency} cores, ${cpu}, ${memGiB} GiB RAM, ${Deno.build.os}/${Deno.build.arch}`;
-}
 
 const optimisations = await Deno.readTextFile(new URL("./OPTIMISATIONS.md", import.meta.url));
 const report = `# Benchmark results

@@ -58,7 +58,7 @@ export interface FaultyRequest {
 }
 
 /** A running faulty fake. */
-export interface FaultyTwilio extends FakeTwilio {
+export interface FaultyTwilio extends Omit<FakeTwilio, "accepted"> {
   /** Every request, in arrival order, with its fault. */
   readonly requests: FaultyRequest[];
   /** SIDs sent back in a complete 2xx answer: the messages Twilio is known to have accepted. */

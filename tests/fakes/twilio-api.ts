@@ -40,7 +40,16 @@ export interface FakeTwilio {
   readonly authToken: string;
   /** Every authenticated Messages and Calls request, in order. */
   readonly messages: ReceivedMessage[];
+  /** The SIDs of the messages and calls it accepted (answered 201), in order. */
+  readonly accepted: AcceptedMessage[];
   close(): Promise<void>;
+}
+
+/** A message or call the fake accepted. */
+export interface AcceptedMessage {
+  readonly sid: string;
+  /** As Twilio got it (`whatsapp:` prefix included). */
+  readonly to: string;
 }
 
 export const FAKE_ACCOUNT_SID = "AC" + "0123456789abcdef".repeat(2);
@@ -148,6 +157,7 @@ export interface FakeTwilioHandler {
   readonly accountSid: string;
   readonly authToken: string;
   readonly messages: ReceivedMessage[];
+  readonly accepted: AcceptedMessage[];
   /** Answers one request as Twilio would (or as `respond` says). */
   handle(req: Request): Promise<Response>;
   /** Releases requests left hanging. */
@@ -159,10 +169,20 @@ export function createFakeTwilioHandler(options: FakeTwilioOptions = {}): FakeTw
   const accountSid = options.accountSid ?? FAKE_ACCOUNT_SID;
   const authToken = options.authToken ?? FAKE_AUTH_TOKEN;
   const messages: ReceivedMessage[] = [];
+  const accepted: AcceptedMessage[] = [];
   const hanging = new Set<(r: Response) => void>();
   const expectedAuth = `Basic ${btoa(`${accountSid}:${authToken}`)}`;
 
   async function handle(req: Request): Promise<Response> {
+    const res = await answer(req);
+    if (res.status === 201) {
+      const resource = await res.clone().json().catch(() => ({}));
+      if (typeof resource.sid === "string") accepted.push({ sid: resource.sid, to: resource.to });
+    }
+    return res;
+  }
+
+  async function answer(req: Request): Promise<Response> {
     const url = new URL(req.url);
     const match = url.pathname.match(
       /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)\.json$/,
@@ -182,12 +202,12 @@ export function createFakeTwilioHandler(options: FakeTwilioOptions = {}): FakeTw
     };
     messages.push(received);
 
-    const answer = await options.respond?.(received);
-    if (answer === "hang") {
+    const given = await options.respond?.(received);
+    if (given === "hang") {
       // Never answers on its own; released at close().
       return await new Promise<Response>((resolve) => hanging.add(resolve));
     }
-    if (answer) return answer;
+    if (given) return given;
 
     return received.resource === "Calls"
       ? createCall(accountSid, form)
@@ -198,6 +218,7 @@ export function createFakeTwilioHandler(options: FakeTwilioOptions = {}): FakeTw
     accountSid,
     authToken,
     messages,
+    accepted,
     handle,
     release() {
       for (const resolve of hanging) resolve(new Response(null, { status: 503 }));
@@ -218,6 +239,7 @@ export function startFakeTwilio(options: FakeTwilioOptions = {}): FakeTwilio {
     accountSid: handler.accountSid,
     authToken: handler.authToken,
     messages: handler.messages,
+    accepted: handler.accepted,
     async close() {
       handler.release();
       await server.shutdown();
