@@ -2,7 +2,7 @@
 // invalid signatures and Twilio failures than the real run, so every branch of the
 // reconciliation is reached. The full run writes bench/RELIABILITY.md.
 import assert from "node:assert/strict";
-import { renderReliability, runSoak } from "../bench/soak.ts";
+import { codesInLogs, renderReliability, runSoak } from "../bench/soak.ts";
 
 Deno.test("soak in miniature: two instances, one PostgreSQL, faults — everything reconciles", async () => {
   const report = await runSoak({
@@ -27,4 +27,16 @@ Deno.test("soak in miniature: two instances, one PostgreSQL, faults — everythi
     /\| double sends \(a number with more than one accepted message\) \| 0 \| 0 \| ok \|/,
   );
   assert.match(text, /All checks passed\./);
+});
+
+Deno.test("soak: a Twilio SID whose hex spells a code is not a leak (false positive of the first 5-minute soak)", () => {
+  const codes = new Set(["48213579", "90817263"]);
+  const sid = "SM0a1b48213579c2d3e4f5a6b7c8d9e0f1";
+  const lines = [
+    JSON.stringify({ event: "delivered", id: sid, ms: 12 }),
+    JSON.stringify({ event: "delivered", attempts: [{ id: sid.replace("SM", "CA") }] }),
+    JSON.stringify({ event: "delivery_failed", detail: "code 90817263 refused" }),
+    JSON.stringify({ event: "other", n: 908172631 }), // a longer number, not the code
+  ];
+  assert.deepEqual(codesInLogs(lines, codes), [{ where: "delivery_failed.detail" }]);
 });
