@@ -7,6 +7,7 @@
  * from the resource and the request's position, what goes wrong with it.
  */
 import {
+  type AcceptedMessage,
   createFakeTwilioHandler,
   type FakeTwilio,
   type ReceivedMessage,
@@ -58,11 +59,16 @@ export interface FaultyRequest {
 }
 
 /** A running faulty fake. */
-export interface FaultyTwilio extends Omit<FakeTwilio, "accepted"> {
+export interface FaultyTwilio extends FakeTwilio {
   /** Every request, in arrival order, with its fault. */
   readonly requests: FaultyRequest[];
-  /** SIDs sent back in a complete 2xx answer: the messages Twilio is known to have accepted. */
-  readonly accepted: string[];
+  /**
+   * Every message or call Twilio created, whether or not its answer arrived (cut, trickle and
+   * no-sid create one too): what the recipient gets.
+   */
+  readonly created: AcceptedMessage[];
+  /** Those sent back in a complete 2xx answer with their SID: what the client could know. */
+  readonly accepted: AcceptedMessage[];
 }
 
 /** Options of {@linkcode startFaultyTwilio}. */
@@ -129,7 +135,7 @@ export function startFaultyTwilio(options: FaultyTwilioOptions): FaultyTwilio {
   const port = (listener.addr as Deno.NetAddr).port;
   const connections = new Set<Deno.Conn>();
   const requests: FaultyRequest[] = [];
-  const accepted: string[] = [];
+  const accepted: AcceptedMessage[] = [];
   let closed = false;
 
   async function serve(conn: Deno.Conn): Promise<void> {
@@ -219,8 +225,8 @@ export function startFaultyTwilio(options: FaultyTwilioOptions): FaultyTwilio {
     }
     await writeAll(conn, bytes);
     if (fault === undefined && response.status >= 200 && response.status < 300) {
-      const sid = JSON.parse(new TextDecoder().decode(bytes)).sid;
-      if (typeof sid === "string") accepted.push(sid);
+      const resource = JSON.parse(new TextDecoder().decode(bytes));
+      if (typeof resource.sid === "string") accepted.push({ sid: resource.sid, to: resource.to });
     }
   }
 
@@ -242,6 +248,7 @@ export function startFaultyTwilio(options: FaultyTwilioOptions): FaultyTwilio {
     authToken: handler.authToken,
     messages: handler.messages as ReceivedMessage[],
     requests,
+    created: handler.accepted,
     accepted,
     async close() {
       closed = true;

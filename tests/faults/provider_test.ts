@@ -8,6 +8,7 @@
 import fc from "fast-check";
 import assert from "node:assert/strict";
 import { appFromEnv } from "../../supabase/functions/_shared/bootstrap.ts";
+import { loadTwilioClient } from "../../supabase/functions/_shared/providers/twilio/sdk.ts";
 import { ALL_CHANNELS_ENV } from "../_deployment.ts";
 import { captureLogs } from "../_helpers.ts";
 import {
@@ -19,6 +20,9 @@ import {
 } from "../fakes/faulty-twilio.ts";
 import { FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN } from "../fakes/twilio-api.ts";
 import { callerRequest, DOOR_NAMES, type DoorName, DOORS_ENV, readVerdict } from "./_callers.ts";
+
+// The first send imports the SDK; under load that alone could outlast a 300 ms attempt.
+await loadTwilioClient();
 
 /** Short budgets, so a hang costs 300 ms: every channel still gets its attempt in 1 s. */
 const FAST_ENV = {
@@ -39,9 +43,13 @@ const SLACK_MS = 300;
 const EFFECT: Record<Fault | "refused", { sent: "no" | "unknown"; fallback: boolean }> = {
   refused: { sent: "no", fallback: true },
   reset: { sent: "unknown", fallback: true },
-  cut: { sent: "unknown", fallback: true },
+  // Twilio answered 201 and created the message; only the answer was lost. Another channel
+  // would send the code twice (the first review found exactly that).
+  cut: { sent: "unknown", fallback: false },
+  // Silence: nothing says whether Twilio got it. The policy prefers a second channel (the same
+  // code twice at worst) to locking the user out.
   hang: { sent: "unknown", fallback: true },
-  trickle: { sent: "unknown", fallback: true },
+  trickle: { sent: "unknown", fallback: false },
   "500": { sent: "no", fallback: true },
   "503": { sent: "no", fallback: true },
   "502-proxy": { sent: "unknown", fallback: true },
@@ -124,11 +132,19 @@ function check(
     );
     assert.deepEqual(channels, planned, `${label}: channel order`);
   }
+  if (fake) {
+    // Never two messages for one request: what Twilio created, answered or not.
+    assert.ok(fake.created.length <= 1, `${label}: ${fake.created.length} messages created`);
+  }
   if (want.delivered) {
     assert.equal(verdict.kind, "delivered", `${label}: delivered`);
     assert.equal(delivered.length, 1);
     const id = JSON.parse(delivered[0]!).id;
-    assert.deepEqual(fake?.accepted, [id], `${label}: the accepted message is the one reported`);
+    assert.deepEqual(
+      fake?.accepted.map((m) => m.sid),
+      [id],
+      `${label}: the accepted message is the one reported`,
+    );
     if (door === "okta") assert.equal(verdict.id, id);
     return;
   }
@@ -155,6 +171,17 @@ for (const fault of FAULTS) {
     await Promise.all(DOOR_NAMES.map(async (door) => check(door, faults, await run(door, faults))));
   });
 }
+
+Deno.test("provider: a 201 whose answer is lost (cut, trickle) is not sent again on another channel (double send found in review)", async () => {
+  for (const fault of ["cut", "trickle"] as const) {
+    await Promise.all(DOOR_NAMES.map(async (door) => {
+      const result = await run(door, [fault]);
+      check(door, [fault], result);
+      assert.equal(result.fake!.created.length, 1, `${door} ${fault}: one message, not two`);
+      assert.equal(result.fake!.requests.length, 1, `${door} ${fault}: no second channel`);
+    }));
+  }
+});
 
 Deno.test("provider fault refused: nothing listens → provider_unavailable, safe to retry", async () => {
   const faults = ["refused", "refused", "refused"] as const;

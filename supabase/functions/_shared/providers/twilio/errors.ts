@@ -7,6 +7,7 @@
  */
 import type { Channel, FailureReason, SentState } from "../../delivery/types.ts";
 import type { SendResult } from "../types.ts";
+import { TwilioAnswerLostError } from "./http.ts";
 
 /** Codes that mean the same on every channel. */
 const COMMON: ReadonlyMap<number, FailureReason> = new Map([
@@ -61,7 +62,7 @@ interface TwilioErrorLike {
 
 /** True for what twilio-node throws for an HTTP error answer (RestException and its kin). */
 export function isTwilioError(err: unknown): err is TwilioErrorLike {
-  return typeof err === "object" && err !== null &&
+  return typeof err === "object" && err !== null && !(err instanceof TwilioAnswerLostError) &&
     typeof (err as { status?: unknown }).status === "number";
 }
 
@@ -102,6 +103,15 @@ export function classifyTwilioError(
         ? "channel_refused" // WhatsApp's own policy refusals
         : "internal");
     return { ok: false, reason, sent, detail, ...withCode };
+  }
+  if (err instanceof TwilioAnswerLostError) {
+    // Accepted, then the answer was cut short or outlasted the attempt: the message is queued.
+    return {
+      ok: false,
+      reason: "internal",
+      sent: "unknown",
+      detail: "twilio answer lost after 2xx",
+    };
   }
   const name = err instanceof Error ? err.name : typeof err;
   if (name === "TimeoutError" || name === "AbortError") {

@@ -10,6 +10,14 @@
  */
 import { TWILIO_DEFAULT_API_BASE_URL } from "../../config.ts";
 
+/** Twilio answered 2xx (so it accepted the message) but its answer's body could not be read. */
+export class TwilioAnswerLostError extends Error {
+  constructor(readonly status: number, options?: ErrorOptions) {
+    super(`Twilio answered ${status}, then the answer was lost`, options);
+    this.name = "TwilioAnswerLostError";
+  }
+}
+
 /** The request the SDK hands its HTTP client (a subset of twilio-node's `RequestOptions`). */
 export interface TwilioHttpRequest {
   method: string;
@@ -98,7 +106,15 @@ export function createTwilioHttpClient(options: TwilioHttpClientOptions): Twilio
         signal: options.signal,
         redirect: "manual",
       });
-      const text = await response.text();
+      let text: string;
+      try {
+        text = await response.text();
+      } catch (err) {
+        // Twilio said 2xx: the message is created, only its answer was lost (cut short, or too
+        // slow for the attempt). Falling back to another channel would send the code twice.
+        if (response.ok) throw new TwilioAnswerLostError(response.status, { cause: err });
+        throw err;
+      }
       return {
         statusCode: response.status,
         body: text,

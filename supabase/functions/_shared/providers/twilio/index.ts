@@ -12,7 +12,7 @@ import { raceAbort } from "../../async.ts";
 import { configuredChannels, type TwilioConfig } from "../../config.ts";
 import type { Provider, SendResult } from "../types.ts";
 import { classifyTwilioError, isTwilioError } from "./errors.ts";
-import { createTwilioHttpClient } from "./http.ts";
+import { createTwilioHttpClient, TwilioAnswerLostError } from "./http.ts";
 import { sendSms } from "./sms.ts";
 import { sendVoice } from "./voice.ts";
 import { loadTwilioClient, type TwilioClientFactory } from "./sdk.ts";
@@ -105,7 +105,9 @@ export function createTwilioProvider(
         return { ok: true, id: sid };
       } catch (err) {
         const failure = classifyTwilioError(
-          signal.aborted && !isTwilioError(err) ? signal.reason : err,
+          signal.aborted && !isTwilioError(err) && !(err instanceof TwilioAnswerLostError)
+            ? signal.reason
+            : err,
           message.channel,
         );
         // Nothing reached Twilio (SDK load failed or timed out, TwiML too long): the message
