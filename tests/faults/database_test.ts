@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { appFromEnv } from "../../supabase/functions/_shared/bootstrap.ts";
-import { captureLogs } from "../_helpers.ts";
+import { createMemoryDedupeStore } from "../../supabase/functions/_shared/store/memory.ts";
+import { captureLogs, signedInit, supabasePayload, testApp } from "../_helpers.ts";
 import { type TestDatabase, testDatabase } from "../_postgres.ts";
 import { callerRequest, DOOR_NAMES, type DoorName, DOORS_ENV, readVerdict } from "./_callers.ts";
 
@@ -234,4 +235,40 @@ Deno.test("database fault statement timeout: a blocked claim is cancelled by the
       await locker.end();
     };
   }, { OTP_DB_TIMEOUT_MS: "1000" });
+});
+
+Deno.test("database slow after the claim: the answer still comes by the deadline (settle found in review)", async () => {
+  // The claim is quick, then recording the outcome stalls (a lock, a failover): before the fix
+  // the answer waited for it, up to the whole query timeout past the caller's deadline.
+  const memory = createMemoryDedupeStore({ maxEntries: 100, now: Date.now });
+  let release!: () => void;
+  const stalled = new Promise<void>((r) => release = r);
+  const { app, sent, logs } = testApp({
+    env: { OTP_DEADLINE_MS: "600" },
+    now: Date.now,
+    store: {
+      claim: (key, options) => memory.claim(key, options),
+      settle: async (key, outcome, record) => {
+        await stalled;
+        await memory.settle(key, outcome, record);
+      },
+    },
+  });
+  const payload = supabasePayload({ uuid: crypto.randomUUID() });
+  const post = () =>
+    app.request(
+      "/send-sms",
+      signedInit(payload, { timestamp: Math.floor(Date.now() / 1000) }),
+    );
+  const started = performance.now();
+  const res = await post();
+  const elapsed = performance.now() - started;
+  assert.equal(await res.text(), "{}");
+  assert.ok(elapsed < 600 + 300, `answered in ${elapsed} ms`);
+  assert.ok(logs.lines.some((l) => l.includes('"event":"store_settle_late"')));
+  // The record lands when the database is back; a retry is then answered from it.
+  release();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(await (await post()).text(), "{}");
+  assert.equal(sent.length, 1, "sent once");
 });

@@ -129,13 +129,25 @@ export async function deliver(
       source = routed.plan.source;
     }
   } finally {
-    await deps.store.settle(request.dedupeKey, outcome, {
+    const settling = deps.store.settle(request.dedupeKey, outcome, {
       toMasked: logFields.to,
       ...(deps.hash ? { toHash: () => deps.hash!(`number:${request.to.e164}`) } : {}),
       ...(request.to.country ? { country: request.to.country } : {}),
       numberType: request.to.type ?? "unknown",
       ms: deps.now() - started,
+    }).then(() => true, (err) => {
+      deps.log.error("store_settle_failed", {
+        ...logFields,
+        error: err instanceof Error ? err.name : typeof err,
+      });
+      return true;
     });
+    // Recording the outcome must not cost the caller its deadline (found in review: a slow
+    // database added its whole query timeout to the answer, past Okta's 3 s). Late, it finishes
+    // in the background; a retry meanwhile waits on the claim as for any delivery in flight.
+    if (!await within(settling, request.deadline - deps.now())) {
+      deps.log.warn("store_settle_late", { ...logFields, detail: "answered before the record" });
+    }
   }
 
   // One line per delivery, every attempt in it; no code, the number masked.
