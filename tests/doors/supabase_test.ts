@@ -213,15 +213,31 @@ Deno.test("a chunked body over 1 MB (no content-length) is refused with 413 as w
 });
 
 Deno.test("an unexpected exception inside the hook still answers in Auth's dialect", async () => {
-  // A store that breaks after the delivery: nothing catches it on the way up.
+  // A store whose answer breaks in a way nothing expects: nothing catches it on the way up.
+  const broken = {
+    claim: () =>
+      Promise.resolve({
+        kind: "duplicate" as const,
+        outcome: Promise.reject(new TypeError("bug")),
+      }),
+    settle: () => Promise.resolve(),
+  };
+  const t = testApp({ store: broken });
+  const error = await authError(await postHook(t.app, supabasePayload()));
+  assert.equal(error.http_code, 500);
+  assert.ok(t.logs.lines.some((l) => l.includes(`"unhandled_error"`)));
+});
+
+Deno.test("a delivered message whose record fails is still answered as delivered", async () => {
+  // The code left: an error answer would make the user ask again, and get a second SMS.
   const brokenSettle = {
     claim: () => Promise.resolve({ kind: "first" as const }),
     settle: () => Promise.reject(new TypeError("bug")),
   };
   const t = testApp({ store: brokenSettle });
-  const error = await authError(await postHook(t.app, supabasePayload()));
-  assert.equal(error.http_code, 500);
-  assert.ok(t.logs.lines.some((l) => l.includes(`"unhandled_error"`)));
+  assert.equal(await (await postHook(t.app, supabasePayload())).text(), "{}");
+  assert.equal(t.sent.length, 1);
+  assert.ok(t.logs.lines.some((l) => l.includes(`"store_settle_failed"`)));
 });
 
 Deno.test("a store that refuses the claim (closed mode) answers 500 and sends nothing", async () => {
