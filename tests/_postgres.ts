@@ -137,6 +137,11 @@ async function startCluster(): Promise<TestDatabase> {
   // Stop the cluster and remove it when the test process ends.
   globalThis.addEventListener("unload", () => {
     try {
+      // A test that failed while the cluster was frozen must not leave it frozen.
+      new Deno.Command("pkill", { args: ["-CONT", "-u", user ? "postgres" : String(Deno.uid())] })
+        .outputSync();
+    } catch { /* no pkill: the stop below may wait */ }
+    try {
       new Deno.Command(pgCtl, {
         args: ["-D", data, "-m", "immediate", "stop"],
         ...(user ?? {}),
@@ -163,6 +168,8 @@ async function startCluster(): Promise<TestDatabase> {
 /** Sends `signal` to the postmaster (from postmaster.pid) and every process it started. */
 async function signalCluster(data: string, signal: Deno.Signal): Promise<void> {
   const postmaster = Number((await Deno.readTextFile(`${data}/postmaster.pid`)).split("\n")[0]);
+  // Freeze the postmaster first, so it forks no backend the listing below would miss.
+  if (signal === "SIGSTOP") Deno.kill(postmaster, signal);
   const pids = [postmaster];
   for await (const entry of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;

@@ -253,6 +253,12 @@ Deno.test("config: the Okta and Auth0 doors open with their secrets, with their 
 Deno.test("config: bad Okta and Auth0 settings name their variable", () => {
   const cases: [Record<string, string>, string, RegExp][] = [
     [{ OKTA_HOOK_AUTH_SECRET: "short" }, "OKTA_HOOK_AUTH_SECRET", /at least 16/],
+    // Found in review: a header carries Latin-1 bytes, so "é" in the secret could never match.
+    [
+      { OKTA_HOOK_AUTH_SECRET: "sécret-okta-0123456789" },
+      "OKTA_HOOK_AUTH_SECRET",
+      /printable ASCII/,
+    ],
     [{ OKTA_HOOK_AUTH_HEADER: "Bad Header" }, "OKTA_HOOK_AUTH_HEADER", /header name/],
     [{ OKTA_DEADLINE_MS: "3000" }, "OKTA_DEADLINE_MS", /at most 2900/],
     [{ AUTH0_HOOK_SECRETS: "not-a-secret" }, "AUTH0_HOOK_SECRETS", /whsec_/],

@@ -30,8 +30,9 @@ function instance(url: string, mode: "open" | "closed", env: Record<string, stri
   assert.ok("config" in boot, "configuration is valid");
 
   /** Sends one new request to `door`; returns the verdict, the time, and its dedupe key. */
-  async function send(door: DoorName) {
-    const id = crypto.randomUUID();
+  const send = (door: DoorName) => sendAs(door, crypto.randomUUID());
+  /** Sends a request with caller id `id` (a retry when the id repeats). */
+  async function sendAs(door: DoorName, id: string) {
     const phone = `+4474${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
     const { path, init } = callerRequest(door, { phone, code: "73915284", id });
     const before = printed.length;
@@ -43,7 +44,7 @@ function instance(url: string, mode: "open" | "closed", env: Record<string, stri
     return { verdict: await readVerdict(door, res), sent: printed.length - before, key: key[door] };
   }
   const health = async () => (await (await boot.app.request("/send-sms/health")).json()).store;
-  return { send, health, logs: logs.lines };
+  return { send, sendAs, health, logs: logs.lines };
 }
 
 async function rowExists(db: TestDatabase, key: string): Promise<boolean> {
@@ -64,6 +65,8 @@ async function faultScenario(
   db: TestDatabase,
   urls: { open: string; closed: string },
   brk: () => Promise<() => Promise<void>>,
+  /** Shows the fault is real (a direct query fails), with the repair already in hand. */
+  proof: () => Promise<void>,
   env: Record<string, string> = {},
 ) {
   const open = instance(urls.open, "open", env);
@@ -77,6 +80,7 @@ async function faultScenario(
 
   const repair = await brk();
   try {
+    await proof();
     for (const door of DOOR_NAMES) {
       const delivered = await open.send(door);
       assert.equal(delivered.verdict.kind, "delivered", `${door}: open mode delivers`);
@@ -130,8 +134,9 @@ async function role(db: TestDatabase, name: string, options: string): Promise<st
 /** Asserts the fault is real: a direct query on `url` fails or gets no answer within 1 s. */
 async function assertBroken(url: string, pattern: RegExp): Promise<void> {
   const probe = postgres(url, { max: 1, connect_timeout: 1, onnotice: () => {} });
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const silent = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error("no answer within 1 s")), 1000)
+    timer = setTimeout(() => reject(new Error("no answer within 1 s")), 1000)
   );
   try {
     await assert.rejects(
@@ -139,6 +144,7 @@ async function assertBroken(url: string, pattern: RegExp): Promise<void> {
       pattern,
     );
   } finally {
+    clearTimeout(timer);
     probe.end({ timeout: 0 }).catch(() => {});
   }
 }
@@ -153,18 +159,16 @@ Deno.test("database fault stopped: open delivers on memory, closed refuses, both
   const db = await controllable();
   await faultScenario(db, { open: db.url, closed: db.url }, async () => {
     await db.stop();
-    await assertBroken(db.url, /ECONNREFUSED|connect/i);
     return () => db.start();
-  });
+  }, () => assertBroken(db.url, /ECONNREFUSED|connect/i));
 });
 
 Deno.test("database fault paused (SIGSTOP): no request waits past its deadline; it recovers", async () => {
   const db = await controllable();
   await faultScenario(db, { open: db.url, closed: db.url }, async () => {
     await db.pause();
-    await assertBroken(db.url, /no answer within 1 s|CONNECT_TIMEOUT/);
     return () => db.resume();
-  });
+  }, () => assertBroken(db.url, /no answer within 1 s|CONNECT_TIMEOUT/));
 });
 
 Deno.test("database fault connection limit reached: open on memory, closed refuses, recovers", async () => {
@@ -196,12 +200,11 @@ Deno.test("database fault connection limit reached: open on memory, closed refus
         }
       }
     }
-    await assertBroken(urls.closed, /too many connections/);
     return async () => {
       for (const connection of held) connection.release();
       await Promise.all(holders.map((h) => h.end()));
     };
-  });
+  }, () => assertBroken(urls.closed, /too many connections/));
 });
 
 Deno.test("database fault statement timeout: a blocked claim is cancelled by the server in time", async () => {
@@ -215,26 +218,31 @@ Deno.test("database fault statement timeout: a blocked claim is cancelled by the
   await admin.unsafe(`alter role otp_impatient_open set statement_timeout = '150ms'`);
   await admin.unsafe(`alter role otp_impatient_closed set statement_timeout = '150ms'`);
   await admin.end();
-  await faultScenario(db, urls, async () => {
-    // A migration or a VACUUM FULL holding the table: every claim waits on the lock.
-    let unlock!: () => void;
-    const unlocked = new Promise<void>((r) => unlock = r);
-    const locker = db.client();
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => locked = r);
-    const holding = locker.begin(async (tx) => {
-      await tx`lock table otp_relay.deliveries in access exclusive mode`;
-      locked();
-      await unlocked;
-    });
-    await isLocked;
-    await assertBroken(urls.closed, /statement timeout/);
-    return async () => {
-      unlock();
-      await holding;
-      await locker.end();
-    };
-  }, { OTP_DB_TIMEOUT_MS: "1000" });
+  await faultScenario(
+    db,
+    urls,
+    async () => {
+      // A migration or a VACUUM FULL holding the table: every claim waits on the lock.
+      let unlock!: () => void;
+      const unlocked = new Promise<void>((r) => unlock = r);
+      const locker = db.client();
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => locked = r);
+      const holding = locker.begin(async (tx) => {
+        await tx`lock table otp_relay.deliveries in access exclusive mode`;
+        locked();
+        await unlocked;
+      });
+      await isLocked;
+      return async () => {
+        unlock();
+        await holding;
+        await locker.end();
+      };
+    },
+    () => assertBroken(urls.closed, /statement timeout/),
+    { OTP_DB_TIMEOUT_MS: "1000" },
+  );
 });
 
 Deno.test("database slow after the claim: the answer still comes by the deadline (settle found in review)", async () => {
@@ -271,4 +279,21 @@ Deno.test("database slow after the claim: the answer still comes by the deadline
   await new Promise((r) => setTimeout(r, 10));
   assert.equal(await (await post()).text(), "{}");
   assert.equal(sent.length, 1, "sent once");
+});
+
+Deno.test("postgres: caller ids with NUL or lone surrogates are distinct keys, each sent once (found in review)", async () => {
+  const db = await testDatabase();
+  const app = instance(db.url, "closed");
+  // Okta's eventId is any text to the door. Before, NUL made PostgreSQL refuse the claim (closed
+  // mode: a refused code) and two lone surrogates were folded into one key (a lost code).
+  const ids = [`evt\u0000${crypto.randomUUID()}`, `evt\ud800${crypto.randomUUID()}`];
+  ids.push(ids[1]!.replace("\ud800", "\udfff"));
+  for (const id of ids) {
+    const first = await app.sendAs("okta", id);
+    assert.equal(first.verdict.kind, "delivered", JSON.stringify(id));
+    assert.equal(first.sent, 1);
+    const again = await app.sendAs("okta", id);
+    assert.equal(again.verdict.kind, "delivered");
+    assert.equal(again.sent, 0, "a retry of the same id is not sent again");
+  }
 });

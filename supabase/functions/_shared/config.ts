@@ -351,7 +351,11 @@ const schema = z.object({
     /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/,
     "must be an HTTP header name",
   ).default("Authorization"),
-  OKTA_HOOK_AUTH_SECRET: z.string().trim().min(16, "must be at least 16 characters").optional(),
+  // Printable ASCII: HTTP hands header values over as Latin-1 bytes, so a secret with other
+  // characters could never match (found in review).
+  OKTA_HOOK_AUTH_SECRET: z.string().trim().min(16, "must be at least 16 characters")
+    .regex(/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, "must be printable ASCII")
+    .optional(),
   // Okta waits 3 s for the whole call.
   OKTA_DEADLINE_MS: positiveMs(2500, 2900, 500),
   AUTH0_HOOK_SECRETS: hookSecrets.optional(),

@@ -1,4 +1,16 @@
 /**
+ * The dedupe key as any store can hold it. Callers' ids are any text: PostgreSQL refuses NUL and
+ * folds every lone surrogate into U+FFFD, so two ids differing by one were one key (found in
+ * review). Printable ASCII stays as it is; anything else, and anything that looks escaped, is
+ * escaped as JSON escapes it, which is one-to-one.
+ */
+export function storableKey(key: string): string {
+  return /^[\x20-\x7e]*$/.test(key) && !key.startsWith("json:")
+    ? key
+    : `json:${JSON.stringify(key)}`;
+}
+
+/**
  * Delivers one request exactly once: claims its dedupe key, routes it within the caller's
  * deadline, records the outcome, and logs one line for the whole delivery.
  *
@@ -68,10 +80,11 @@ export async function deliver(
   deps: DeliveryDeps,
 ): Promise<DeliveryResult> {
   const started = deps.now();
+  const key = storableKey(request.dedupeKey);
   const logFields = { door: request.door, to: maskPhone(request.to.e164) };
   let claim: Claim;
   try {
-    claim = await deps.store.claim(request.dedupeKey, {
+    claim = await deps.store.claim(key, {
       ttlMs: deps.dedupeTtlMs,
       deadline: request.deadline,
       door: request.door,
@@ -129,7 +142,7 @@ export async function deliver(
       source = routed.plan.source;
     }
   } finally {
-    const settling = deps.store.settle(request.dedupeKey, outcome, {
+    const settling = deps.store.settle(key, outcome, {
       toMasked: logFields.to,
       ...(deps.hash ? { toHash: () => deps.hash!(`number:${request.to.e164}`) } : {}),
       ...(request.to.country ? { country: request.to.country } : {}),
