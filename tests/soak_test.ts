@@ -24,7 +24,7 @@ Deno.test("soak in miniature: two instances, one PostgreSQL, faults — everythi
   const text = await renderReliability(report, "test");
   assert.match(
     text,
-    /\| double sends \(a number with more than one accepted message\) \| 0 \| 0 \| ok \|/,
+    /\| double sends \(a number Twilio created more than one message for\) \| 0 \| 0 \| ok \|/,
   );
   assert.match(text, /All checks passed\./);
 });
