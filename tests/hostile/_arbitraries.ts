@@ -383,7 +383,8 @@ function signed(
   const body = new TextDecoder().decode(new TextEncoder().encode(payloadBody.body));
   const honest = s.honest;
   const id = honest ? s.honestId : s.id;
-  const seconds = NOW_S + (honest ? Math.max(-290, Math.min(290, s.offset)) : s.offset);
+  // Honest requests reach the tolerance itself: ±300 s is still in time.
+  const seconds = NOW_S + (honest ? Math.max(-300, Math.min(300, s.offset)) : s.offset);
   const secret = honest || s.secret === "ours"
     ? secretOfDoor
     : s.secret === "prefixless"
@@ -399,7 +400,8 @@ function signed(
       case "foreign":
         return `v1,${sign(FOREIGN_SECRET, signedId, seconds, body)}`;
       case "random":
-        return `v1,${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`;
+        // Well-formed but wrong, and derived from the plan so the seed replays it.
+        return `v1,${btoa(valid.split("").reverse().join("")).slice(0, 44)}`;
       case "v2":
         return `v2,${valid}`;
       case "empty":
@@ -417,7 +419,9 @@ function signed(
   const ts = honest ? String(seconds) : formatTimestamp(seconds, s.format);
   if (ts !== undefined) headers.push(["webhook-timestamp", ts]);
   if (rendered.length > 0) {
-    headers.push(["webhook-signature", rendered.join(honest ? " " : s.joiner)]);
+    // Auth joins several signatures with ", ", the spec with " ": honest requests use both.
+    const honestJoiner = s.joiner === ", " ? ", " : " ";
+    headers.push(["webhook-signature", rendered.join(honest ? honestJoiner : s.joiner)]);
   }
   if (!honest) { for (const [k, v] of s.extraHeaders) headers.push([k, headerSafe(v)]); }
   let sent: string | Uint8Array<ArrayBuffer> = body;
@@ -733,4 +737,22 @@ export function dedupeKeyOf(door: "supabase" | "okta" | "auth0", plan: Plan): st
   }
   const uuid = json?.metadata?.uuid;
   return typeof uuid === "string" && uuid !== "" ? `uuid:${uuid}` : `body:${text}`;
+}
+
+/**
+ * Why we refuse a request the reference package accepts, when it is one of the ways we are
+ * deliberately stricter; undefined otherwise (then refusing it is a defect).
+ */
+export function knownStricter(plan: Plan): string | undefined {
+  const headers = new Headers(plan.headers as [string, string][]);
+  // The package reads the timestamp with parseInt ("+N", "N.5" and "Nabc" pass); we want digits.
+  if (!/^\d{1,12}$/.test(headers.get("webhook-timestamp") ?? "")) return "timestamp not digits";
+  // The id keys dedupe and appears in logs: printable ASCII, at most 256 characters.
+  if (!/^[\x21-\x7e]{1,256}$/.test(headers.get("webhook-id") ?? "")) return "id not printable";
+  // "v1,a,v1,b" (signatures joined without a space) reads as one entry "a" to the package.
+  const entries = (headers.get("webhook-signature") ?? "").split(" ");
+  if (entries.some((e) => e.replace(/,+$/, "").split(",").length > 2)) {
+    return "joined without space";
+  }
+  return undefined;
 }
