@@ -138,9 +138,9 @@ async function startCluster(): Promise<TestDatabase> {
   globalThis.addEventListener("unload", () => {
     try {
       // A test that failed while the cluster was frozen must not leave it frozen.
-      new Deno.Command("pkill", { args: ["-CONT", "-u", user ? "postgres" : String(Deno.uid())] })
+      new Deno.Command("sh", { args: ["-c", signalScript(data, "CONT")], stderr: "null" })
         .outputSync();
-    } catch { /* no pkill: the stop below may wait */ }
+    } catch { /* the stop below may then wait */ }
     try {
       new Deno.Command(pgCtl, {
         args: ["-D", data, "-m", "immediate", "stop"],
@@ -160,30 +160,33 @@ async function startCluster(): Promise<TestDatabase> {
     client: () => postgres(url, { max: 2, onnotice: () => {} }),
     stop,
     start,
-    pause: () => signalCluster(data, "SIGSTOP"),
-    resume: () => signalCluster(data, "SIGCONT"),
+    pause: () => signalCluster(data, "STOP"),
+    resume: () => signalCluster(data, "CONT"),
   };
 }
 
-/** Sends `signal` to the postmaster (from postmaster.pid) and every process it started. */
-async function signalCluster(data: string, signal: Deno.Signal): Promise<void> {
-  const postmaster = Number((await Deno.readTextFile(`${data}/postmaster.pid`)).split("\n")[0]);
-  // Freeze the postmaster first, so it forks no backend the listing below would miss.
-  if (signal === "SIGSTOP") Deno.kill(postmaster, signal);
-  const pids = [postmaster];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces, so split after ")".
-      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === postmaster) pids.push(Number(entry.name));
-    } catch { /* the process ended */ }
-  }
-  for (const pid of pids) {
-    try {
-      Deno.kill(pid, signal);
-    } catch { /* the process ended */ }
+/**
+ * Sends SIGSTOP or SIGCONT to the postmaster (from postmaster.pid) and every process it started.
+ * A shell does it: Deno reads /proc only with --allow-all. The postmaster is frozen first, so it
+ * forks no backend the listing would miss, and thawed last.
+ */
+function signalScript(data: string, signal: "STOP" | "CONT"): string {
+  const pid = `p=$(head -n 1 '${data}/postmaster.pid')`;
+  const children = "$(cat /proc/$p/task/$p/children)";
+  return signal === "STOP"
+    ? `${pid}; kill -STOP $p && for c in ${children}; do kill -STOP $c; done`
+    : `${pid}; for c in ${children}; do kill -CONT $c; done; kill -CONT $p`;
+}
+
+async function signalCluster(data: string, signal: "STOP" | "CONT"): Promise<void> {
+  const out = await new Deno.Command("sh", {
+    args: ["-c", signalScript(data, signal)],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (out.code !== 0) {
+    if (signal === "STOP") await signalCluster(data, "CONT"); // never leave it half frozen
+    throw new Error(`SIG${signal} failed: ${new TextDecoder().decode(out.stderr)}`);
   }
 }
 
