@@ -62,7 +62,7 @@ interface TwilioErrorLike {
 
 /** True for what twilio-node throws for an HTTP error answer (RestException and its kin). */
 export function isTwilioError(err: unknown): err is TwilioErrorLike {
-  return typeof err === "object" && err !== null && !(err instanceof TwilioAnswerLostError) &&
+  return typeof err === "object" && err !== null &&
     typeof (err as { status?: unknown }).status === "number";
 }
 

@@ -12,7 +12,8 @@ import { TWILIO_DEFAULT_API_BASE_URL } from "../../config.ts";
 
 /** Twilio answered 2xx (so it accepted the message) but its answer's body could not be read. */
 export class TwilioAnswerLostError extends Error {
-  constructor(readonly status: number, options?: ErrorOptions) {
+  // No `status` field: that would make it look like the SDK's RestException (isTwilioError).
+  constructor(status: number, options?: ErrorOptions) {
     super(`Twilio answered ${status}, then the answer was lost`, options);
     this.name = "TwilioAnswerLostError";
   }
