@@ -22,6 +22,8 @@ import { ALL_CHANNELS_ENV } from "../tests/_deployment.ts";
 import { testDatabase } from "../tests/_postgres.ts";
 import {
   callerRequest,
+  DEADLINE_SLACK_MS,
+  doorDeadlines,
   type DoorName,
   DOORS_ENV,
   readVerdict,
@@ -70,9 +72,7 @@ export interface SoakReport {
   readonly ok: boolean;
 }
 
-const DEADLINES: Record<DoorName, number> = { supabase: 4000, okta: 2500, auth0: 8000 };
-/** HTTP and scheduling on top of the in-app deadline; each sits ≥500 ms under its caller's. */
-const DEADLINE_SLACK_MS = 300;
+const DEADLINES = doorDeadlines();
 const FOREIGN_SECRET = "whsec_" + btoa("not the secret of this deployment");
 
 /** A small seeded PRNG (mulberry32): the same seed, the same run. */

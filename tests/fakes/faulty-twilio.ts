@@ -8,6 +8,7 @@
  */
 import {
   type AcceptedMessage,
+  channelOf,
   createFakeTwilioHandler,
   type FakeTwilio,
   type ReceivedMessage,
@@ -161,12 +162,8 @@ export function startFaultyTwilio(options: FaultyTwilioOptions): FaultyTwilio {
       return;
     }
     const body = await readBody(conn, Number(headers.get("content-length") ?? 0));
-    const to = new URLSearchParams(new TextDecoder().decode(body)).get("To") ?? "";
-    requests.push({
-      resource,
-      channel: resource === "Calls" ? "voice" : to.startsWith("whatsapp:") ? "whatsapp" : "sms",
-      fault: fault ?? "none",
-    });
+    const form = new URLSearchParams(new TextDecoder().decode(body));
+    requests.push({ resource, channel: channelOf({ resource, form }), fault: fault ?? "none" });
     if (fault === "hang") {
       while (!closed) await sleep(50);
       return;

@@ -17,7 +17,9 @@ export interface ReceivedMessage {
 }
 
 /** The channel a received request is for, as the router names it. */
-export function channelOf(m: ReceivedMessage): "sms" | "whatsapp" | "voice" {
+export function channelOf(
+  m: Pick<ReceivedMessage, "resource" | "form">,
+): "sms" | "whatsapp" | "voice" {
   if (m.resource === "Calls") return "voice";
   return m.form.get("To")?.startsWith("whatsapp:") ? "whatsapp" : "sms";
 }

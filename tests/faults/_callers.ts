@@ -3,6 +3,7 @@
  * and each door's answer read back into one verdict.
  */
 import assert from "node:assert/strict";
+import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { signedInit, supabasePayload, TEST_SECRET } from "../_helpers.ts";
 
 export type DoorName = "supabase" | "okta" | "auth0";
@@ -17,6 +18,23 @@ export const DOORS_ENV: Readonly<Record<string, string>> = {
   OKTA_HOOK_AUTH_SECRET: OKTA_SECRET,
   AUTH0_HOOK_SECRETS: AUTH0_SECRET,
 };
+
+/** Each door's deadline under `env`: the configuration's own, defaults included. */
+export function doorDeadlines(env: Record<string, string> = {}): Record<DoorName, number> {
+  const config = loadConfig({ ...DOORS_ENV, OTP_PROVIDER: "console", ...env });
+  return {
+    supabase: config.deadlineMs,
+    okta: config.okta!.deadlineMs,
+    auth0: config.auth0!.deadlineMs,
+  };
+}
+
+/**
+ * Scheduling and HTTP on top of a door's deadline, on a busy 2-core CI machine. Each deadline
+ * sits at least 500 ms under its caller's timeout (Okta 2.5 s of 3 s, Supabase 4 s of 5 s, Auth0
+ * 8 s of the relay's 10 s), so an answer inside deadline + slack still reaches the caller in time.
+ */
+export const DEADLINE_SLACK_MS = 300;
 
 /** A request as each caller sends it: a new event, a number, a code. */
 export function callerRequest(

@@ -8,11 +8,18 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { appFromEnv } from "../../supabase/functions/_shared/bootstrap.ts";
 import { createMemoryDedupeStore } from "../../supabase/functions/_shared/store/memory.ts";
-import { captureLogs, signedInit, supabasePayload, testApp } from "../_helpers.ts";
+import { captureLogs, randomMobile, signedInit, supabasePayload, testApp } from "../_helpers.ts";
 import { type TestDatabase, testDatabase } from "../_postgres.ts";
-import { callerRequest, DOOR_NAMES, type DoorName, DOORS_ENV, readVerdict } from "./_callers.ts";
+import {
+  callerRequest,
+  DOOR_NAMES,
+  doorDeadlines,
+  type DoorName,
+  DOORS_ENV,
+  readVerdict,
+} from "./_callers.ts";
 
-const DEADLINE_MS: Record<DoorName, number> = { supabase: 4000, okta: 2500, auth0: 8000 };
+const DEADLINE_MS = doorDeadlines();
 
 /** One instance of the function on `url`, counting what its console provider sends. */
 function instance(url: string, mode: "open" | "closed", env: Record<string, string> = {}) {
@@ -33,7 +40,7 @@ function instance(url: string, mode: "open" | "closed", env: Record<string, stri
   const send = (door: DoorName) => sendAs(door, crypto.randomUUID());
   /** Sends a request with caller id `id` (a retry when the id repeats). */
   async function sendAs(door: DoorName, id: string) {
-    const phone = `+4474${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
+    const phone = `+${randomMobile()}`;
     const { path, init } = callerRequest(door, { phone, code: "73915284", id });
     const before = printed.length;
     const started = performance.now();

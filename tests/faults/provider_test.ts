@@ -19,7 +19,15 @@ import {
   startFaultyTwilio,
 } from "../fakes/faulty-twilio.ts";
 import { FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN } from "../fakes/twilio-api.ts";
-import { callerRequest, DOOR_NAMES, type DoorName, DOORS_ENV, readVerdict } from "./_callers.ts";
+import {
+  callerRequest,
+  DEADLINE_SLACK_MS,
+  DOOR_NAMES,
+  doorDeadlines,
+  type DoorName,
+  DOORS_ENV,
+  readVerdict,
+} from "./_callers.ts";
 
 // The first send imports the SDK; under load that alone could outlast a 300 ms attempt.
 await loadTwilioClient();
@@ -32,12 +40,6 @@ const FAST_ENV = {
   AUTH0_DEADLINE_MS: "1000",
 };
 const CHANNEL_ORDER = ["sms", "whatsapp", "voice"] as const;
-/**
- * Scheduling slack on a busy 2-core CI machine. Each door's deadline sits at least 500 ms under
- * its caller's timeout (Okta 2.5 s of 3 s, Supabase 4 s of 5 s, Auth0 8 s of the relay's 10 s),
- * so an answer inside deadline + slack still reaches the caller in time.
- */
-const SLACK_MS = 300;
 
 /** What a fault means for the router: did the message maybe leave, and may it fall back? */
 const EFFECT: Record<Fault | "refused", { sent: "no" | "unknown"; fallback: boolean }> = {
@@ -71,11 +73,6 @@ function expected(faults: readonly (Fault | "refused" | undefined)[]) {
     if (!EFFECT[fault].fallback) break;
   }
   return { tried, delivered: false, sentNo: sent.every((s) => s === "no") };
-}
-
-function deadlineOf(door: DoorName, env: Record<string, string>): number {
-  const key = { supabase: "OTP_DEADLINE_MS", okta: "OKTA_DEADLINE_MS", auth0: "AUTH0_DEADLINE_MS" };
-  return Number(env[key[door]] ?? { supabase: 4000, okta: 2500, auth0: 8000 }[door]);
 }
 
 /** One request to `door` against a Twilio that misbehaves as `faults` say. */
@@ -121,7 +118,8 @@ function check(
   const { verdict, elapsed, fake, delivered } = result;
   const want = expected(faults);
   const label = `${door} with ${JSON.stringify(faults)}`;
-  assert.ok(elapsed < deadlineOf(door, env) + SLACK_MS, `${label}: answered in ${elapsed} ms`);
+  const deadline = doorDeadlines(env)[door] + DEADLINE_SLACK_MS;
+  assert.ok(elapsed < deadline, `${label}: answered in ${elapsed} ms`);
   if (fake) {
     assert.equal(fake.requests.length, want.tried, `${label}: channels tried`);
     // Twilio saw each attempt on the policy's channel, in order. (A reset attempt's body is never
@@ -209,7 +207,8 @@ Deno.test("provider fault hang everywhere, default deadlines: each door answers 
   // ends the attempts (Okta gets two, the others three).
   await Promise.all(DOOR_NAMES.map(async (door) => {
     const { verdict, elapsed, fake, delivered } = await run(door, ["hang", "hang", "hang"], {});
-    assert.ok(elapsed < deadlineOf(door, {}) + SLACK_MS, `${door}: answered in ${elapsed} ms`);
+    const deadline = doorDeadlines()[door] + DEADLINE_SLACK_MS;
+    assert.ok(elapsed < deadline, `${door}: answered in ${elapsed} ms`);
     assert.equal(fake!.requests.length, door === "okta" ? 2 : 3, `${door}: attempts`);
     assert.equal(delivered.length, 0);
     assert.equal(verdict.kind, door === "okta" ? "pending" : "failed");
