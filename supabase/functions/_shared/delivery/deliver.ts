@@ -1,16 +1,4 @@
 /**
- * The dedupe key as any store can hold it. Callers' ids are any text: PostgreSQL refuses NUL and
- * folds every lone surrogate into U+FFFD, so two ids differing by one were one key (found in
- * review). Printable ASCII stays as it is; anything else, and anything that looks escaped, is
- * escaped as JSON escapes it, which is one-to-one.
- */
-export function storableKey(key: string): string {
-  return /^[\x20-\x7e]*$/.test(key) && !key.startsWith("json:")
-    ? key
-    : `json:${JSON.stringify(key)}`;
-}
-
-/**
  * Delivers one request exactly once: claims its dedupe key, routes it within the caller's
  * deadline, records the outcome, and logs one line for the whole delivery.
  *
@@ -64,6 +52,18 @@ async function guard(
     });
     return "store_unavailable";
   }
+}
+
+/**
+ * The dedupe key as any store can hold it. Callers' ids are any text: PostgreSQL refuses NUL and
+ * folds every lone surrogate into U+FFFD, so two ids differing by one were one key (found in
+ * review). Printable ASCII stays as it is; anything else, and anything that looks escaped, is
+ * escaped as JSON escapes it, which is one-to-one.
+ */
+export function storableKey(key: string): string {
+  return /^[\x20-\x7e]*$/.test(key) && !key.startsWith("json:")
+    ? key
+    : `json:${JSON.stringify(key)}`;
 }
 
 /**
