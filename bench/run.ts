@@ -33,7 +33,7 @@ import { latencyChart } from "./_chart.ts";
 import { coldStarts } from "./cold_start.ts";
 import { closedLoop, type LoadResult, openLoop, presign } from "./load.ts";
 import { memoryRun } from "./memory.ts";
-import { bundleWeight, canTrace, loadedWeight } from "./weight.ts";
+import { BUNDLER_DENO, bundleWeight, canTrace, loadedWeight } from "./weight.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -49,12 +49,12 @@ const { values } = parseArgs({
     out: { type: "string", default: new URL("./RESULTS.md", import.meta.url).pathname },
   },
 });
-const only = new Set(values.only.split(","));
+const only = new Set((values.only ?? "").split(","));
 const SECONDS = Number(values.seconds);
 const CONCURRENCY = Number(values.concurrency);
 const ROUNDS = Number(values.rounds);
 const COLD_RUNS = Number(values["cold-runs"]);
-const RATES = values.rates.split(",").map(Number);
+const RATES = (values.rates ?? "").split(",").filter(Boolean).map(Number);
 const MEMORY_REQUESTS = Number(values["memory-requests"]);
 const MEMORY_CAP = Number(values["memory-cap"]);
 
@@ -147,9 +147,9 @@ sources from the npm cache and the project, not Deno's own caches.
 | --- | ---: | ---: | --- |
 ${lines.join("\n")}
 
-\`deno bundle --code-splitting --minify\` of the function (what a deployment ships; Supabase
-builds its own eszip, which this approximates): the entry chunk is loaded at start, the others
-when first needed.
+\`deno bundle --code-splitting --minify\` of the function, run by Deno ${BUNDLER_DENO} without the
+lockfile since 2.1.4 has no \`deno bundle\` (what a deployment ships; Supabase builds its own eszip,
+which this approximates): the entry chunk is loaded at start, the others when first needed.
 
 | chunk | MB |
 | --- | ---: |
@@ -358,6 +358,6 @@ ${verdicts.join("\n")}
 
 ${sections.join("\n")}
 ${optimisations.replace(/^# /, "## ")}`;
-await Deno.writeTextFile(values.out, report);
+await Deno.writeTextFile(values.out ?? "bench/RESULTS.md", report);
 console.log(report);
 Deno.exit(failed ? 1 : 0); // exit also stops the PostgreSQL cluster (unload handler)

@@ -165,6 +165,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const db = await testDatabase();
   const events: Record<string, number> = {};
   const logLines: string[] = [];
+  const closers: Array<() => Promise<void>> = [];
   const servers = [0, 1].map((instance) => {
     const boot = appFromEnv({
       ...DOORS_ENV,
@@ -184,6 +185,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       },
     });
     if (!("config" in boot)) throw new Error(`instance ${instance}: ${boot.error.message}`);
+    closers.push(boot.close);
     return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, boot.app.fetch);
   });
   const urls = servers.map((s) => `http://127.0.0.1:${s.addr.port}`);
@@ -280,6 +282,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const elapsedS = (performance.now() - started) / 1000;
 
   for (const server of servers) await server.shutdown();
+  for (const close of closers) await close();
   await fake.close();
 
   // --- Reconciliation ---------------------------------------------------------------------------
@@ -540,7 +543,7 @@ if (import.meta.main) {
     progress: (line) => console.error(line),
   });
   const text = await renderReliability(report, `deno task soak ${Deno.args.join(" ")}`.trim());
-  await Deno.writeTextFile(values.out, text);
+  await Deno.writeTextFile(values.out ?? "bench/RELIABILITY.md", text);
   console.log(text);
   Deno.exit(report.ok ? 0 : 1); // exit also stops the PostgreSQL cluster (unload handler)
 }

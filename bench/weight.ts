@@ -81,12 +81,22 @@ export async function loadedWeight(target: Target): Promise<LoadedWeight> {
   };
 }
 
+/**
+ * The Deno that bundles. Deno 2.1.4, the platform's and ours, has no `deno bundle` (it came back
+ * in 2.4), so a second pinned Deno does it, without our lockfile (2.1.4 reads only version 4).
+ * It only measures: nothing it makes is run or shipped.
+ */
+export const BUNDLER_DENO = "2.9.6";
+
 /** The bundle `deno bundle --code-splitting` writes: the entry chunk and the lazy ones. */
 export async function bundleWeight(): Promise<{ entry: number; chunks: [string, number][] }> {
   const dir = await Deno.makeTempDir();
   try {
-    await run(Deno.execPath(), [
+    await run("npx", [
+      "-y",
+      `deno@${BUNDLER_DENO}`,
       "bundle",
+      "--no-lock",
       "--platform",
       "deno",
       "--code-splitting",

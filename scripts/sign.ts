@@ -38,7 +38,10 @@ function fail(message: string): never {
 
 const env = (name: string, fallback: string) => Deno.env.get(name)?.trim() || fallback;
 const base = `http://127.0.0.1:${Deno.env.get("PORT") ?? "8000"}/send-sms`;
-const { door, shape, channel, phone, otp } = values;
+// node:util's types on Deno 2.1 don't narrow options that have a default.
+const { door = "supabase", shape = "action", channel = "sms" } = values;
+const phone = values.phone ?? "15555550123";
+const otp = values.otp ?? "123456";
 if (channel !== "sms" && channel !== "voice") fail("--channel must be sms or voice");
 
 /** A request as Standard Webhooks signs it, with a fresh id and the current time. */

@@ -54,7 +54,11 @@ export async function withDeployment(
       ));
     const request = (path: string, init?: RequestInit) =>
       Promise.resolve(boot.app.request(path, init));
-    await fn({ post, fake, logs: logs.lines, request, handler: (r) => boot.app.fetch(r) });
+    try {
+      await fn({ post, fake, logs: logs.lines, request, handler: (r) => boot.app.fetch(r) });
+    } finally {
+      await boot.close();
+    }
   } finally {
     await fake.close();
   }

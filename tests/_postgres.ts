@@ -210,3 +210,38 @@ export function testDatabase(): Promise<TestDatabase> {
   })();
   return database;
 }
+
+const closers: Array<() => Promise<void>> = [];
+
+/**
+ * Ends an app's database pool when the running {@linkcode dbTest} ends, before Deno's leak
+ * checks look: an open pool keeps sockets read and timers armed.
+ */
+export function closeAtTestEnd(boot: { readonly close?: () => Promise<void> }): void {
+  if (boot.close) closers.push(boot.close);
+}
+
+/**
+ * `Deno.test` for tests that build apps on the database: every app registered with
+ * {@linkcode closeAtTestEnd} is closed when the test ends, whether it passed or not.
+ */
+export function dbTest(definition: Deno.TestDefinition): void;
+export function dbTest(name: string, fn: (t: Deno.TestContext) => void | Promise<void>): void;
+export function dbTest(
+  nameOrDefinition: string | Deno.TestDefinition,
+  fn?: (t: Deno.TestContext) => void | Promise<void>,
+): void {
+  const definition: Deno.TestDefinition = typeof nameOrDefinition === "string"
+    ? { name: nameOrDefinition, fn: fn! }
+    : nameOrDefinition;
+  Deno.test({
+    ...definition,
+    async fn(t) {
+      try {
+        await definition.fn(t);
+      } finally {
+        await Promise.all(closers.splice(0).map((close) => close()));
+      }
+    },
+  });
+}

@@ -165,7 +165,10 @@ function postWithHttp(url, headers, payload, timeoutMs) {
     const transport = target.protocol === "http:" ? require("http") : require("https");
     const options = {
       method: "POST",
-      headers: Object.assign({ "content-length": Buffer.byteLength(payload) }, headers),
+      headers: Object.assign(
+        { "content-length": new TextEncoder().encode(payload).length },
+        headers,
+      ),
     };
     const req = transport.request(target, options, function (res) {
       let text = "";

@@ -13,7 +13,7 @@ import {
   supabasePayload,
   TEST_SECRET,
 } from "../_helpers.ts";
-import { testDatabase } from "../_postgres.ts";
+import { closeAtTestEnd, dbTest, testDatabase } from "../_postgres.ts";
 
 /** A deployed function on an injectable clock, counting the messages its console provider sends. */
 function limited(env: Record<string, string>, clock = { t: Date.UTC(2026, 0, 1) }) {
@@ -25,6 +25,7 @@ function limited(env: Record<string, string>, clock = { t: Date.UTC(2026, 0, 1) 
     ...env,
   }, { print: (l) => printed.push(l), write: logs.write, now: () => clock.t });
   assert.ok("config" in boot, "error" in boot ? boot.error.message : "");
+  closeAtTestEnd(boot);
   let n = 0;
   const post = async (payload: Record<string, unknown>) => {
     const init = signedInit(payload, { id: `msg_${++n}`, timestamp: Math.floor(clock.t / 1000) });
@@ -190,7 +191,7 @@ Deno.test("number types: a number the metadata can't classify is allowed and log
   assert.match(line, /"type":"unknown"/);
 });
 
-Deno.test("postgres: limits are shared by every instance, and counters hold no numbers", async () => {
+dbTest("postgres: limits are shared by every instance, and counters hold no numbers", async () => {
   const db = await testDatabase();
   const clock = { t: Date.now() };
   const a = limited({ DATABASE_URL: db.url, OTP_LIMIT_PER_NUMBER: "2/1m" }, clock);
@@ -216,30 +217,33 @@ Deno.test("postgres: limits are shared by every instance, and counters hold no n
   }
 });
 
-Deno.test("a refused request gives its counts back: a flood at one number can't use up its block", async () => {
-  const envs: Record<string, string>[] = [{}, { DATABASE_URL: (await testDatabase()).url }];
-  for (const env of envs) {
-    const app = limited({ ...env, OTP_LIMIT_PER_NUMBER: "1/1m", OTP_LIMIT_PER_PREFIX: "2/1m" }, {
-      t: Date.now(),
-    });
-    const block = randomMobile().slice(0, -3);
-    assert.deepEqual(await app.post(supabasePayload({ phone: `${block}001` })), {});
-    for (let i = 0; i < 5; i++) {
-      assert.equal(
-        (await app.post(supabasePayload({ phone: `${block}001` }))).error?.http_code,
-        429,
+dbTest(
+  "a refused request gives its counts back: a flood at one number can't use up its block",
+  async () => {
+    const envs: Record<string, string>[] = [{}, { DATABASE_URL: (await testDatabase()).url }];
+    for (const env of envs) {
+      const app = limited({ ...env, OTP_LIMIT_PER_NUMBER: "1/1m", OTP_LIMIT_PER_PREFIX: "2/1m" }, {
+        t: Date.now(),
+      });
+      const block = randomMobile().slice(0, -3);
+      assert.deepEqual(await app.post(supabasePayload({ phone: `${block}001` })), {});
+      for (let i = 0; i < 5; i++) {
+        assert.equal(
+          (await app.post(supabasePayload({ phone: `${block}001` }))).error?.http_code,
+          429,
+        );
+      }
+      // The block has used 1 of 2, not 6.
+      assert.deepEqual(
+        await app.post(supabasePayload({ phone: `${block}002` })),
+        {},
+        JSON.stringify(env),
       );
     }
-    // The block has used 1 of 2, not 6.
-    assert.deepEqual(
-      await app.post(supabasePayload({ phone: `${block}002` })),
-      {},
-      JSON.stringify(env),
-    );
-  }
-});
+  },
+);
 
-Deno.test("postgres: copies of one request across instances count once", async () => {
+dbTest("postgres: copies of one request across instances count once", async () => {
   const db = await testDatabase();
   const clock = { t: Date.now() };
   const a = limited({ DATABASE_URL: db.url, OTP_LIMIT_PER_NUMBER: "2/1m" }, clock);

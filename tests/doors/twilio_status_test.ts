@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import twilio from "twilio";
 import { ALL_CHANNELS_ENV, type Deployment, withDeployment } from "../_deployment.ts";
 import { randomMobile, supabasePayload } from "../_helpers.ts";
-import { testDatabase } from "../_postgres.ts";
+import { dbTest, testDatabase } from "../_postgres.ts";
 import { channelOf, FAKE_AUTH_TOKEN } from "../fakes/twilio-api.ts";
 
 const PUBLIC_URL = "https://project-ref.supabase.co/functions/v1/send-sms";
@@ -43,7 +43,7 @@ async function deliverOne(d: Deployment): Promise<string> {
   return JSON.parse(line).id;
 }
 
-Deno.test("status callback: a signed 'undelivered 30007' is recorded on the delivery", async () => {
+dbTest("status callback: a signed 'undelivered 30007' is recorded on the delivery", async () => {
   const db = await testDatabase();
   await withDeployment({}, { DATABASE_URL: db.url, OTP_PUBLIC_URL: PUBLIC_URL }, async (d) => {
     const sid = await deliverOne(d);
@@ -74,7 +74,7 @@ Deno.test("status callback: a signed 'undelivered 30007' is recorded on the deli
   });
 });
 
-Deno.test("status callback: bad, missing or wrong-URL signatures are refused with 403", async () => {
+dbTest("status callback: bad, missing or wrong-URL signatures are refused with 403", async () => {
   const db = await testDatabase();
   await withDeployment({}, { DATABASE_URL: db.url, OTP_PUBLIC_URL: PUBLIC_URL }, async (d) => {
     const sid = await deliverOne(d);
@@ -96,7 +96,7 @@ Deno.test("status callback: bad, missing or wrong-URL signatures are refused wit
   });
 });
 
-Deno.test("status callback: a call's completion is recorded too", async () => {
+dbTest("status callback: a call's completion is recorded too", async () => {
   const db = await testDatabase();
   await withDeployment(
     {},
@@ -117,20 +117,23 @@ Deno.test("status callback: a call's completion is recorded too", async () => {
   );
 });
 
-Deno.test("status callback: a signed request that is not a status is a 400", async () => {
+dbTest("status callback: a signed request that is not a status is a 400", async () => {
   await withDeployment({}, { OTP_PUBLIC_URL: PUBLIC_URL }, async (d) => {
     assert.equal((await callback(d, { Foo: "bar" })).status, 400);
     assert.equal((await callback(d, { MessageSid: "SMnope", MessageStatus: "sent" })).status, 400);
   });
 });
 
-Deno.test("status callback: without OTP_PUBLIC_URL no StatusCallback is sent and the route is absent", async () => {
-  await withDeployment({}, {}, async (d) => {
-    await deliverOne(d);
-    assert.equal(d.fake.messages[0]!.form.has("StatusCallback"), false);
-    assert.equal(
-      (await callback(d, { MessageSid: "SM" + "0".repeat(32), MessageStatus: "sent" })).status,
-      404,
-    );
-  });
-});
+dbTest(
+  "status callback: without OTP_PUBLIC_URL no StatusCallback is sent and the route is absent",
+  async () => {
+    await withDeployment({}, {}, async (d) => {
+      await deliverOne(d);
+      assert.equal(d.fake.messages[0]!.form.has("StatusCallback"), false);
+      assert.equal(
+        (await callback(d, { MessageSid: "SM" + "0".repeat(32), MessageStatus: "sent" })).status,
+        404,
+      );
+    });
+  },
+);

@@ -107,7 +107,7 @@ async function readHead(conn: Deno.Conn): Promise<string | undefined> {
   return head;
 }
 
-async function readBody(conn: Deno.Conn, length: number): Promise<Uint8Array<ArrayBuffer>> {
+async function readBody(conn: Deno.Conn, length: number): Promise<Uint8Array> {
   const body = new Uint8Array(length);
   let read = 0;
   while (read < length) {

@@ -9,7 +9,7 @@ import postgres from "postgres";
 import { appFromEnv } from "../../supabase/functions/_shared/bootstrap.ts";
 import { createMemoryDedupeStore } from "../../supabase/functions/_shared/store/memory.ts";
 import { captureLogs, randomMobile, signedInit, supabasePayload, testApp } from "../_helpers.ts";
-import { type TestDatabase, testDatabase } from "../_postgres.ts";
+import { closeAtTestEnd, dbTest, type TestDatabase, testDatabase } from "../_postgres.ts";
 import {
   callerRequest,
   DOOR_NAMES,
@@ -35,6 +35,7 @@ function instance(url: string, mode: "open" | "closed", env: Record<string, stri
     ...env,
   }, { print: (line) => printed.push(line), write: logs.write });
   assert.ok("config" in boot, "configuration is valid");
+  closeAtTestEnd(boot);
 
   /** Sends one new request to `door`; returns the verdict, the time, and its dedupe key. */
   const send = (door: DoorName) => sendAs(door, crypto.randomUUID());
@@ -162,145 +163,163 @@ async function controllable(): Promise<TestDatabase> {
   return db;
 }
 
-Deno.test("database fault stopped: open delivers on memory, closed refuses, both recover", async () => {
-  const db = await controllable();
-  await faultScenario(db, { open: db.url, closed: db.url }, async () => {
-    await db.stop();
-    return () => db.start();
-  }, () => assertBroken(db.url, /ECONNREFUSED|connect/i));
-});
+dbTest(
+  "database fault stopped: open delivers on memory, closed refuses, both recover",
+  async () => {
+    const db = await controllable();
+    await faultScenario(db, { open: db.url, closed: db.url }, async () => {
+      await db.stop();
+      return () => db.start();
+    }, () => assertBroken(db.url, /ECONNREFUSED|connect/i));
+  },
+);
 
-Deno.test("database fault paused (SIGSTOP): no request waits past its deadline; it recovers", async () => {
-  const db = await controllable();
-  await faultScenario(db, { open: db.url, closed: db.url }, async () => {
-    await db.pause();
-    return () => db.resume();
-  }, () => assertBroken(db.url, /no answer within 1 s|CONNECT_TIMEOUT/));
-});
+dbTest(
+  "database fault paused (SIGSTOP): no request waits past its deadline; it recovers",
+  async () => {
+    const db = await controllable();
+    await faultScenario(db, { open: db.url, closed: db.url }, async () => {
+      await db.pause();
+      return () => db.resume();
+    }, () => assertBroken(db.url, /no answer within 1 s|CONNECT_TIMEOUT/));
+  },
+);
 
-Deno.test("database fault connection limit reached: open on memory, closed refuses, recovers", async () => {
-  const db = await controllable();
-  // Each instance has its own role with room for its pool (2); holders take every slot.
-  const urls = {
-    open: await role(db, "otp_limit_open", "connection limit 2"),
-    closed: await role(db, "otp_limit_closed", "connection limit 2"),
-  };
-  await faultScenario(db, urls, async () => {
-    // The instances' own idle connections would keep working: end them, then take every slot
-    // (a terminated backend frees its slot a moment later).
-    const admin = db.client();
-    await admin`select pg_terminate_backend(pid) from pg_stat_activity
+dbTest(
+  "database fault connection limit reached: open on memory, closed refuses, recovers",
+  async () => {
+    const db = await controllable();
+    // Each instance has its own role with room for its pool (2); holders take every slot.
+    const urls = {
+      open: await role(db, "otp_limit_open", "connection limit 2"),
+      closed: await role(db, "otp_limit_closed", "connection limit 2"),
+    };
+    await faultScenario(db, urls, async () => {
+      // The instances' own idle connections would keep working: end them, then take every slot
+      // (a terminated backend frees its slot a moment later).
+      const admin = db.client();
+      await admin`select pg_terminate_backend(pid) from pg_stat_activity
       where usename in ('otp_limit_open', 'otp_limit_closed')`;
-    await admin.end();
-    const holders = [postgres(urls.open, { max: 2 }), postgres(urls.closed, { max: 2 })];
-    const held: postgres.ReservedSql[] = [];
-    for (const holder of holders) {
-      for (let slot = 0; slot < 2; slot++) {
-        for (let tries = 0;; tries++) {
-          try {
-            held.push(await holder.reserve());
-            break;
-          } catch (err) {
-            if (tries > 40) throw err;
-            await new Promise((r) => setTimeout(r, 50));
+      await admin.end();
+      const holders = [postgres(urls.open, { max: 2 }), postgres(urls.closed, { max: 2 })];
+      const held: postgres.ReservedSql[] = [];
+      for (const holder of holders) {
+        for (let slot = 0; slot < 2; slot++) {
+          for (let tries = 0;; tries++) {
+            try {
+              held.push(await holder.reserve());
+              break;
+            } catch (err) {
+              if (tries > 40) throw err;
+              await new Promise((r) => setTimeout(r, 50));
+            }
           }
         }
       }
-    }
-    return async () => {
-      for (const connection of held) connection.release();
-      await Promise.all(holders.map((h) => h.end()));
-    };
-  }, () => assertBroken(urls.closed, /too many connections/));
-});
-
-Deno.test("database fault statement timeout: a blocked claim is cancelled by the server in time", async () => {
-  const db = await controllable();
-  // The server cancels statements after 150 ms (SQLSTATE 57014), before our own 1 s timeout.
-  const urls = {
-    open: await role(db, "otp_impatient_open", ""),
-    closed: await role(db, "otp_impatient_closed", ""),
-  };
-  const admin = db.client();
-  await admin.unsafe(`alter role otp_impatient_open set statement_timeout = '150ms'`);
-  await admin.unsafe(`alter role otp_impatient_closed set statement_timeout = '150ms'`);
-  await admin.end();
-  await faultScenario(
-    db,
-    urls,
-    async () => {
-      // A migration or a VACUUM FULL holding the table: every claim waits on the lock.
-      let unlock!: () => void;
-      const unlocked = new Promise<void>((r) => unlock = r);
-      const locker = db.client();
-      let locked!: () => void;
-      const isLocked = new Promise<void>((r) => locked = r);
-      const holding = locker.begin(async (tx) => {
-        await tx`lock table otp_relay.deliveries in access exclusive mode`;
-        locked();
-        await unlocked;
-      });
-      await isLocked;
       return async () => {
-        unlock();
-        await holding;
-        await locker.end();
+        for (const connection of held) connection.release();
+        await Promise.all(holders.map((h) => h.end()));
       };
-    },
-    () => assertBroken(urls.closed, /statement timeout/),
-    { OTP_DB_TIMEOUT_MS: "1000" },
-  );
-});
+    }, () => assertBroken(urls.closed, /too many connections/));
+  },
+);
 
-Deno.test("database slow after the claim: the answer still comes by the deadline (settle found in review)", async () => {
-  // The claim is quick, then recording the outcome stalls (a lock, a failover): before the fix
-  // the answer waited for it, up to the whole query timeout past the caller's deadline.
-  const memory = createMemoryDedupeStore({ maxEntries: 100, now: Date.now });
-  let release!: () => void;
-  const stalled = new Promise<void>((r) => release = r);
-  const { app, sent, logs } = testApp({
-    env: { OTP_DEADLINE_MS: "600" },
-    now: Date.now,
-    store: {
-      claim: (key, options) => memory.claim(key, options),
-      settle: async (key, outcome, record) => {
-        await stalled;
-        await memory.settle(key, outcome, record);
+dbTest(
+  "database fault statement timeout: a blocked claim is cancelled by the server in time",
+  async () => {
+    const db = await controllable();
+    // The server cancels statements after 150 ms (SQLSTATE 57014), before our own 1 s timeout.
+    const urls = {
+      open: await role(db, "otp_impatient_open", ""),
+      closed: await role(db, "otp_impatient_closed", ""),
+    };
+    const admin = db.client();
+    await admin.unsafe(`alter role otp_impatient_open set statement_timeout = '150ms'`);
+    await admin.unsafe(`alter role otp_impatient_closed set statement_timeout = '150ms'`);
+    await admin.end();
+    await faultScenario(
+      db,
+      urls,
+      async () => {
+        // A migration or a VACUUM FULL holding the table: every claim waits on the lock.
+        let unlock!: () => void;
+        const unlocked = new Promise<void>((r) => unlock = r);
+        const locker = db.client();
+        let locked!: () => void;
+        const isLocked = new Promise<void>((r) => locked = r);
+        const holding = locker.begin(async (tx) => {
+          await tx`lock table otp_relay.deliveries in access exclusive mode`;
+          locked();
+          await unlocked;
+        });
+        await isLocked;
+        return async () => {
+          unlock();
+          await holding;
+          await locker.end();
+        };
       },
-    },
-  });
-  const payload = supabasePayload({ uuid: crypto.randomUUID() });
-  const post = () =>
-    app.request(
-      "/send-sms",
-      signedInit(payload, { timestamp: Math.floor(Date.now() / 1000) }),
+      () => assertBroken(urls.closed, /statement timeout/),
+      { OTP_DB_TIMEOUT_MS: "1000" },
     );
-  const started = performance.now();
-  const res = await post();
-  const elapsed = performance.now() - started;
-  assert.equal(await res.text(), "{}");
-  assert.ok(elapsed < 600 + 300, `answered in ${elapsed} ms`);
-  assert.ok(logs.lines.some((l) => l.includes('"event":"store_settle_late"')));
-  // The record lands when the database is back; a retry is then answered from it.
-  release();
-  await new Promise((r) => setTimeout(r, 10));
-  assert.equal(await (await post()).text(), "{}");
-  assert.equal(sent.length, 1, "sent once");
-});
+  },
+);
 
-Deno.test("postgres: caller ids with NUL or lone surrogates are distinct keys, each sent once (found in review)", async () => {
-  const db = await testDatabase();
-  const app = instance(db.url, "closed");
-  // Okta's eventId is any text to the door. Before, NUL made PostgreSQL refuse the claim (closed
-  // mode: a refused code) and two lone surrogates were folded into one key (a lost code).
-  const ids = [`evt\u0000${crypto.randomUUID()}`, `evt\ud800${crypto.randomUUID()}`];
-  ids.push(ids[1]!.replace("\ud800", "\udfff"));
-  for (const id of ids) {
-    const first = await app.sendAs("okta", id);
-    assert.equal(first.verdict.kind, "delivered", JSON.stringify(id));
-    assert.equal(first.sent, 1);
-    const again = await app.sendAs("okta", id);
-    assert.equal(again.verdict.kind, "delivered");
-    assert.equal(again.sent, 0, "a retry of the same id is not sent again");
-  }
-});
+dbTest(
+  "database slow after the claim: the answer still comes by the deadline (settle found in review)",
+  async () => {
+    // The claim is quick, then recording the outcome stalls (a lock, a failover): before the fix
+    // the answer waited for it, up to the whole query timeout past the caller's deadline.
+    const memory = createMemoryDedupeStore({ maxEntries: 100, now: Date.now });
+    let release!: () => void;
+    const stalled = new Promise<void>((r) => release = r);
+    const { app, sent, logs } = testApp({
+      env: { OTP_DEADLINE_MS: "600" },
+      now: Date.now,
+      store: {
+        claim: (key, options) => memory.claim(key, options),
+        settle: async (key, outcome, record) => {
+          await stalled;
+          await memory.settle(key, outcome, record);
+        },
+      },
+    });
+    const payload = supabasePayload({ uuid: crypto.randomUUID() });
+    const post = () =>
+      app.request(
+        "/send-sms",
+        signedInit(payload, { timestamp: Math.floor(Date.now() / 1000) }),
+      );
+    const started = performance.now();
+    const res = await post();
+    const elapsed = performance.now() - started;
+    assert.equal(await res.text(), "{}");
+    assert.ok(elapsed < 600 + 300, `answered in ${elapsed} ms`);
+    assert.ok(logs.lines.some((l) => l.includes('"event":"store_settle_late"')));
+    // The record lands when the database is back; a retry is then answered from it.
+    release();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(await (await post()).text(), "{}");
+    assert.equal(sent.length, 1, "sent once");
+  },
+);
+
+dbTest(
+  "postgres: caller ids with NUL or lone surrogates are distinct keys, each sent once (found in review)",
+  async () => {
+    const db = await testDatabase();
+    const app = instance(db.url, "closed");
+    // Okta's eventId is any text to the door. Before, NUL made PostgreSQL refuse the claim (closed
+    // mode: a refused code) and two lone surrogates were folded into one key (a lost code).
+    const ids = [`evt\u0000${crypto.randomUUID()}`, `evt\ud800${crypto.randomUUID()}`];
+    ids.push(ids[1]!.replace("\ud800", "\udfff"));
+    for (const id of ids) {
+      const first = await app.sendAs("okta", id);
+      assert.equal(first.verdict.kind, "delivered", JSON.stringify(id));
+      assert.equal(first.sent, 1);
+      const again = await app.sendAs("okta", id);
+      assert.equal(again.verdict.kind, "delivered");
+      assert.equal(again.sent, 0, "a retry of the same id is not sent again");
+    }
+  },
+);

@@ -37,7 +37,7 @@ function seed(given: string | undefined): number {
 
 /** One generated request. */
 export interface Plan {
-  readonly body: string | Uint8Array<ArrayBuffer>;
+  readonly body: string | Uint8Array;
   readonly headers: readonly (readonly [string, string])[];
   /** Built as the real caller builds it: right secret, fresh timestamp, untouched after signing. */
   readonly honest: boolean;
@@ -378,7 +378,7 @@ function signed(
   payloadBody: { body: string; intact: boolean },
   s: SigningPlan,
   binary: Uint8Array | null,
-): { body: string | Uint8Array<ArrayBuffer>; headers: [string, string][]; honest: boolean } {
+): { body: string | Uint8Array; headers: [string, string][]; honest: boolean } {
   // Strings travel as UTF-8: sign what the receiver will read (lone surrogates become U+FFFD).
   const body = new TextDecoder().decode(new TextEncoder().encode(payloadBody.body));
   const honest = s.honest;
@@ -424,7 +424,7 @@ function signed(
     headers.push(["webhook-signature", rendered.join(honest ? honestJoiner : s.joiner)]);
   }
   if (!honest) { for (const [k, v] of s.extraHeaders) headers.push([k, headerSafe(v)]); }
-  let sent: string | Uint8Array<ArrayBuffer> = body;
+  let sent: string | Uint8Array = body;
   if (!honest && s.afterSigning) sent = mutateBody(body, s.afterSigning);
   if (binary) sent = new Uint8Array(binary);
   return {

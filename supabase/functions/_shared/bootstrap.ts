@@ -42,7 +42,16 @@ export interface BootstrapOptions {
 
 /** The app, and the configuration or the error that built it. */
 export type Bootstrapped =
-  | { readonly app: Hono; readonly config: Config; readonly log: Logger }
+  | {
+    readonly app: Hono;
+    readonly config: Config;
+    readonly log: Logger;
+    /**
+     * Ends the database pool, if one was opened. A deployed function never calls it (the pool
+     * lives as long as the isolate); tests and scripts that build many apps do.
+     */
+    readonly close: () => Promise<void>;
+  }
   | { readonly app: Hono; readonly error: ConfigError; readonly log: Logger };
 
 function providerFor(config: Config, log: Logger, options: BootstrapOptions): Provider {
@@ -69,6 +78,7 @@ interface SharedState {
   counters: CounterStore;
   hash: KeyedHash;
   statusLog: StatusLog;
+  close: () => Promise<void>;
 }
 
 function randomKey(): string {
@@ -93,6 +103,7 @@ function sharedStateFor(config: Config, log: Logger, now: () => number): SharedS
       hash: localHash,
       // Without a delivery log, statuses are only logged.
       statusLog: { recordStatus: () => Promise.resolve(false) },
+      close: () => Promise.resolve(),
     };
   }
   const { url, timeoutMs, onFailure } = config.store;
@@ -153,6 +164,7 @@ function sharedStateFor(config: Config, log: Logger, now: () => number): SharedS
     counters,
     hash,
     statusLog: createPostgresStatusLog(runner),
+    close: () => runner.close?.() ?? Promise.resolve(),
   };
 }
 
@@ -217,7 +229,11 @@ export function appFromEnv(
   for (const warning of configWarnings(env, config)) log.warn("configuration", { detail: warning });
   reportSegments(config, log);
   const provider = providerFor(config, log, options);
-  const { store, storeStatus, counters, hash, statusLog } = sharedStateFor(config, log, now);
+  const { store, storeStatus, counters, hash, statusLog, close } = sharedStateFor(
+    config,
+    log,
+    now,
+  );
   const guard = (request: DeliveryRequest) =>
     checkLimits({ to: request.to, ip: request.ip }, config.limits, { counters, hash, now });
   const app = createApp({
@@ -231,5 +247,5 @@ export function appFromEnv(
     log,
     now,
   });
-  return { app, config, log };
+  return { app, config, log, close };
 }

@@ -83,6 +83,11 @@ export interface QueryRunner {
     build: (sql: postgres.Sql) => postgres.PendingQuery<postgres.Row[]>,
     options?: QueryOptions,
   ): Promise<T[]>;
+  /**
+   * Ends the client, if one was created, once its queries are done. An Edge isolate never needs
+   * this (its connections die with it); tests and scripts that build many apps do.
+   */
+  close?(): Promise<void>;
 }
 
 /** The database failed recently: queries fail at once instead of waiting for their timeout. */
@@ -157,6 +162,14 @@ export function createQueryRunner(options: {
       } finally {
         clearTimeout(timer);
       }
+    },
+    async close() {
+      const open = client;
+      client = undefined;
+      if (!open) return;
+      try {
+        await (await open).end({ timeout: 1 });
+      } catch { /* it never connected: nothing to end */ }
     },
   };
 }
