@@ -27,7 +27,9 @@ Deno.serve({
   onListen({ port }) {
     console.log(`otp-relay listening on http://127.0.0.1:${port}/send-sms`);
     console.log(
-      `provider: ${boot.config.provider.kind}; health: http://127.0.0.1:${port}/send-sms/health`,
+      `providers: ${
+        boot.config.routing.order.join(", ")
+      }; health: http://127.0.0.1:${port}/send-sms/health`,
     );
     if (filled.length > 0) {
       console.log(`development defaults for: ${filled.join(", ")} (never used when deployed)`);

@@ -4,7 +4,12 @@
  */
 import type { Hono } from "hono";
 import { createApp } from "../supabase/functions/_shared/app.ts";
-import { type Config, loadConfig, type LogLevel } from "../supabase/functions/_shared/config.ts";
+import {
+  type Config,
+  loadConfig,
+  type LogLevel,
+  type ProviderName,
+} from "../supabase/functions/_shared/config.ts";
 import { createLogger } from "../supabase/functions/_shared/log.ts";
 import type {
   OutboundMessage,
@@ -146,8 +151,9 @@ export function testApp(options: TestAppOptions = {}): TestApp {
   const now = options.now ?? (() => NOW_MS);
   const provider = options.provider ?? recordingProvider();
   const app = createApp({
-    config,
-    provider,
+    // The injected provider is the whole order, whatever its name.
+    config: { ...config, routing: { order: [provider.name as ProviderName], rules: [] } },
+    providers: [provider],
     store: options.store ?? createMemoryDedupeStore({ maxEntries: 1000, now }),
     storeStatus: () => Promise.resolve({ kind: "memory", state: "ok" }),
     log: createLogger({ level: "debug", write: logs.write, now }),

@@ -4,6 +4,7 @@ import {
   configuredChannels,
   configWarnings,
   loadConfig,
+  SETTINGS,
 } from "../supabase/functions/_shared/config.ts";
 import { TEST_SECRET } from "./_helpers.ts";
 
@@ -27,7 +28,7 @@ function problemsOf(env: Record<string, string>): ConfigError {
 
 Deno.test("config: a Twilio deployment with defaults", () => {
   const config = loadConfig(TWILIO);
-  assert.deepEqual(config.provider, {
+  assert.deepEqual(config.providers[0]!, {
     kind: "twilio",
     accountSid: TWILIO.TWILIO_ACCOUNT_SID,
     authToken: TWILIO.TWILIO_AUTH_TOKEN,
@@ -101,19 +102,19 @@ Deno.test("config: a From number or alphanumeric sender instead of a Messaging S
   const { TWILIO_MESSAGING_SERVICE_SID: _, ...rest } = TWILIO;
   for (const from of ["+15005550006", "MyApp"]) {
     const config = loadConfig({ ...rest, TWILIO_SMS_FROM: from });
-    assert.deepEqual(config.provider.kind === "twilio" && config.provider.sms, { from });
+    assert.deepEqual(config.providers[0]!.kind === "twilio" && config.providers[0]!.sms, { from });
   }
 });
 
-Deno.test("config: OTP_PROVIDER unset never means console; Twilio settings imply twilio", () => {
+Deno.test("config: no provider selected never means console; Twilio settings imply twilio", () => {
   const err = problemsOf({ SEND_SMS_HOOK_SECRETS: TEST_SECRET });
-  assert.deepEqual(err.problems.map((p) => p.variable), ["OTP_PROVIDER"]);
+  assert.deepEqual(err.problems.map((p) => p.variable), ["OTP_PROVIDERS"]);
   const { OTP_PROVIDER: _, ...implied } = TWILIO;
-  assert.equal(loadConfig(implied).provider.kind, "twilio");
+  assert.equal(loadConfig(implied).providers[0]!.kind, "twilio");
 });
 
 Deno.test("config: an explicit OTP_PROVIDER wins over Twilio settings", () => {
-  assert.equal(loadConfig({ ...TWILIO, OTP_PROVIDER: "console" }).provider.kind, "console");
+  assert.equal(loadConfig({ ...TWILIO, OTP_PROVIDER: "console" }).providers[0]!.kind, "console");
 });
 
 Deno.test("config: Supabase's hosted runtime is detected", () => {
@@ -124,7 +125,7 @@ Deno.test("config: Supabase's hosted runtime is detected", () => {
 Deno.test("config: TWILIO_API_BASE_URL loses its trailing slash", () => {
   const config = loadConfig({ ...TWILIO, TWILIO_API_BASE_URL: "http://127.0.0.1:9999/" });
   assert.equal(
-    config.provider.kind === "twilio" && config.provider.apiBaseUrl,
+    config.providers[0]!.kind === "twilio" && config.providers[0]!.apiBaseUrl,
     "http://127.0.0.1:9999",
   );
 });
@@ -139,7 +140,7 @@ Deno.test("config: TWILIO_API_BASE_URL may be plain http only on loopback", () =
     ]
   ) {
     const config = loadConfig({ ...TWILIO, TWILIO_API_BASE_URL: url });
-    assert.equal(config.provider.kind === "twilio" && config.provider.apiBaseUrl, url);
+    assert.equal(config.providers[0]!.kind === "twilio" && config.providers[0]!.apiBaseUrl, url);
   }
 });
 
@@ -150,11 +151,11 @@ Deno.test("config: WhatsApp needs a sender and a template; the whatsapp: prefix 
       TWILIO_WHATSAPP_FROM: from,
       TWILIO_WHATSAPP_CONTENT_SID: "HX" + "a".repeat(32),
     });
-    assert.deepEqual(config.provider.kind === "twilio" && config.provider.whatsapp, {
+    assert.deepEqual(config.providers[0]!.kind === "twilio" && config.providers[0]!.whatsapp, {
       from: "whatsapp:+15005550006",
       contentSid: "HX" + "a".repeat(32),
     });
-    assert.deepEqual(configuredChannels(config.provider), ["sms", "whatsapp"]);
+    assert.deepEqual(configuredChannels(config.providers[0]!), ["sms", "whatsapp"]);
   }
   const err = problemsOf({ ...TWILIO, TWILIO_WHATSAPP_CONTENT_SID: "HX" + "a".repeat(32) });
   assert.deepEqual(err.problems.map((p) => p.variable), ["TWILIO_WHATSAPP_FROM"]);
@@ -165,14 +166,14 @@ Deno.test("config: WhatsApp needs a sender and a template; the whatsapp: prefix 
 Deno.test("config: a WhatsApp sender without a template leaves WhatsApp off, with a warning", () => {
   const env = { ...TWILIO, TWILIO_WHATSAPP_FROM: "+15005550006" };
   const config = loadConfig(env);
-  assert.deepEqual(configuredChannels(config.provider), ["sms"]);
+  assert.deepEqual(configuredChannels(config.providers[0]!), ["sms"]);
   assert.ok(configWarnings(env, config).some((w) => w.includes("TWILIO_WHATSAPP_CONTENT_SID")));
 });
 
 Deno.test("config: voice is available only with TWILIO_VOICE_FROM", () => {
-  assert.deepEqual(configuredChannels(loadConfig(TWILIO).provider), ["sms"]);
+  assert.deepEqual(configuredChannels(loadConfig(TWILIO).providers[0]!), ["sms"]);
   const config = loadConfig({ ...TWILIO, TWILIO_VOICE_FROM: "+15005550007" });
-  assert.deepEqual(configuredChannels(config.provider), ["sms", "voice"]);
+  assert.deepEqual(configuredChannels(config.providers[0]!), ["sms", "voice"]);
   assert.deepEqual(
     problemsOf({ ...TWILIO, TWILIO_VOICE_FROM: "5550007" }).problems[0]!.variable,
     "TWILIO_VOICE_FROM",
@@ -182,7 +183,7 @@ Deno.test("config: voice is available only with TWILIO_VOICE_FROM", () => {
 Deno.test("config: a voice-only or WhatsApp-only Twilio deployment needs no SMS sender", () => {
   const { TWILIO_MESSAGING_SERVICE_SID: _, ...noSms } = TWILIO;
   const config = loadConfig({ ...noSms, TWILIO_VOICE_FROM: "+15005550007", OTP_CHANNELS: "voice" });
-  assert.deepEqual(configuredChannels(config.provider), ["voice"]);
+  assert.deepEqual(configuredChannels(config.providers[0]!), ["voice"]);
 });
 
 Deno.test("config: channel policy settings and their defaults", () => {
@@ -292,6 +293,9 @@ Deno.test("config: every setting is documented in README and .env.example", asyn
   const schema = source.slice(source.indexOf("const schema = z.object({"));
   const names = [...schema.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!);
   assert.ok(names.length > 30 && names.includes("AUTH0_HOOK_SECRETS"), names.join(","));
+  // Each provider's own settings, beside its code.
+  names.push(...Object.values(SETTINGS).flatMap((settings) => settings.variables));
+  assert.ok(names.includes("VONAGE_API_KEY") && names.includes("TWILIO_VOICE_FROM"));
   const readme = await read("README.md");
   const example = await read("supabase/functions/.env.example");
   for (const name of names) {
@@ -311,8 +315,8 @@ Deno.test("config: a secret the verifier could not decode (bad base64 padding) i
 
 Deno.test("config: TWILIO_REGION and TWILIO_EDGE", () => {
   const config = loadConfig({ ...TWILIO, TWILIO_REGION: "ie1", TWILIO_EDGE: "dublin" });
-  assert.equal(config.provider.kind === "twilio" && config.provider.region, "ie1");
-  assert.equal(config.provider.kind === "twilio" && config.provider.edge, "dublin");
+  assert.equal(config.providers[0]!.kind === "twilio" && config.providers[0]!.region, "ie1");
+  assert.equal(config.providers[0]!.kind === "twilio" && config.providers[0]!.edge, "dublin");
   assert.equal(
     problemsOf({ ...TWILIO, TWILIO_REGION: "IE 1" }).problems[0]!.variable,
     "TWILIO_REGION",

@@ -466,6 +466,7 @@ Deno.test("health: 200 with version, open doors and channels, no secrets", async
     status: "ok",
     version: body.version,
     provider: "recording",
+    providers: ["recording"],
     doors: ["supabase"],
     channels: { sms: true, whatsapp: false, voice: false },
     store: { kind: "memory", state: "ok" },

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { TwilioConfig } from "../../supabase/functions/_shared/config.ts";
+import type { TwilioConfig } from "../../supabase/functions/_shared/providers/twilio/config.ts";
 import { parsePhone } from "../../supabase/functions/_shared/phone.ts";
 import { classifyTwilioError } from "../../supabase/functions/_shared/providers/twilio/errors.ts";
 import { createTwilioProvider } from "../../supabase/functions/_shared/providers/twilio/index.ts";

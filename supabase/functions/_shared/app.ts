@@ -26,7 +26,8 @@ export const BASE_PATH = "/send-sms";
 /** What the app is built from; everything that varies is injected. */
 export interface AppDeps {
   readonly config: Config;
-  readonly provider: Provider;
+  /** Every provider the routing names, each once. */
+  readonly providers: readonly Provider[];
   readonly store: DedupeStore;
   /** What health says about the store. */
   readonly storeStatus: () => Promise<StoreStatus>;
@@ -55,7 +56,7 @@ function base(log: Logger): Hono {
  *
  * @example
  * ```ts
- * const app = createApp({ config, provider, store, storeStatus, log, now: Date.now });
+ * const app = createApp({ config, providers, store, storeStatus, log, now: Date.now });
  * Deno.serve(app.fetch);
  * ```
  */
@@ -73,14 +74,15 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({
       status: store.state === "ok" ? "ok" : "degraded",
       version: VERSION,
-      provider: deps.provider.name,
+      provider: config.routing.order[0],
+      providers: config.routing.order,
       doors: [
         ...(config.supabaseHookSecrets ? ["supabase"] : []),
         ...(config.okta ? ["okta"] : []),
         ...(config.auth0 ? ["auth0"] : []),
       ],
       channels: Object.fromEntries(
-        CHANNELS.map((c) => [c, deps.provider.channels.includes(c)]),
+        CHANNELS.map((c) => [c, deps.providers.some((p) => p.channels.includes(c))]),
       ),
       store,
     }, store.state === "ok" ? 200 : 503);
@@ -88,7 +90,8 @@ export function createApp(deps: AppDeps): Hono {
 
   // Every door delivers through the same router, store, limits and messages.
   const delivery: DeliveryDeps = {
-    providers: [deps.provider],
+    providers: deps.providers,
+    routing: config.routing,
     policy: config.policy,
     store: deps.store,
     ...(deps.guard ? { guard: deps.guard } : {}),
@@ -123,7 +126,7 @@ export function createApp(deps: AppDeps): Hono {
     );
   }
   // Twilio reports what became of each message when OTP_PUBLIC_URL gave it a StatusCallback.
-  const twilio = config.provider.kind === "twilio" ? config.provider : undefined;
+  const twilio = config.providers.find((p) => p.kind === "twilio");
   if (twilio?.statusCallbackUrl) {
     app.route(
       "/",

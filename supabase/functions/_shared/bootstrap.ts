@@ -5,7 +5,16 @@
  */
 import type { Hono } from "hono";
 import { createApp, createMisconfiguredApp } from "./app.ts";
-import { type Config, ConfigError, configWarnings, loadConfig, type LogLevel } from "./config.ts";
+import { raceAbort } from "./async.ts";
+import {
+  type Config,
+  ConfigError,
+  configuredChannels,
+  configWarnings,
+  loadConfig,
+  type LogLevel,
+  type ProviderConfig,
+} from "./config.ts";
 import { createMessages, segmentReport } from "./delivery/messages.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createConsoleProvider } from "./providers/console.ts";
@@ -17,7 +26,7 @@ import {
   createKeyedHash,
   type KeyedHash,
 } from "./delivery/limits.ts";
-import type { DeliveryRequest } from "./delivery/types.ts";
+import type { Channel, DeliveryRequest } from "./delivery/types.ts";
 import { createMemoryCounterStore, createMemoryDedupeStore } from "./store/memory.ts";
 import {
   createPostgresCounterStore,
@@ -54,14 +63,80 @@ export type Bootstrapped =
   }
   | { readonly app: Hono; readonly error: ConfigError; readonly log: Logger };
 
-function providerFor(config: Config, log: Logger, options: BootstrapOptions): Provider {
-  switch (config.provider.kind) {
+/**
+ * A provider whose module is imported on its first send: a function asked only for its health,
+ * or whose first provider never fails, does not load the others.
+ */
+function lazyProvider(
+  name: string,
+  channels: readonly Channel[],
+  load: () => Promise<Provider>,
+): Provider {
+  let loaded: Promise<Provider> | undefined;
+  return {
+    name,
+    channels,
+    async send(message, options) {
+      loaded ??= load().catch((err) => {
+        loaded = undefined; // let the next send try again
+        throw err;
+      });
+      let provider: Provider;
+      try {
+        provider = await raceAbort(loaded, options.signal);
+      } catch {
+        // Nothing was sent: the module did not load in time.
+        return {
+          ok: false,
+          reason: "provider_unavailable",
+          sent: "no",
+          detail: `${name} not loaded`,
+        };
+      }
+      return await provider.send(message, options);
+    },
+  };
+}
+
+function providerFor(
+  provider: ProviderConfig,
+  config: Config,
+  log: Logger,
+  options: BootstrapOptions,
+): Provider {
+  const deps = { fetch: options.fetch };
+  const channels = configuredChannels(provider);
+  switch (provider.kind) {
     case "twilio":
-      return createTwilioProvider(config.provider, { fetch: options.fetch });
+      // Loads its SDK on the first send itself.
+      return createTwilioProvider(provider, deps);
+    case "vonage":
+      return lazyProvider("vonage", channels, async () => {
+        const { createVonageProvider } = await import("./providers/vonage/index.ts");
+        return createVonageProvider(provider, deps);
+      });
+    case "plivo":
+      return lazyProvider("plivo", channels, async () => {
+        const { createPlivoProvider } = await import("./providers/plivo/index.ts");
+        return createPlivoProvider(provider, deps);
+      });
+    case "telnyx":
+      return lazyProvider("telnyx", channels, async () => {
+        const { createTelnyxProvider } = await import("./providers/telnyx/index.ts");
+        return createTelnyxProvider(provider, deps);
+      });
+    case "http":
+      return lazyProvider("http", channels, async () => {
+        const { createHttpProvider } = await import("./providers/http/index.ts");
+        return createHttpProvider(provider, {
+          ...deps,
+          ...(options.now ? { now: () => Math.floor(options.now!() / 1000) } : {}),
+        });
+      });
     case "console": {
       if (config.deployed) {
         log.warn("console_provider_deployed", {
-          detail: "OTP_PROVIDER=console on a deployed function: codes are logged, not sent",
+          detail: "the console provider on a deployed function: codes are logged, not sent",
         });
       }
       // Muted with the logs: OTP_LOG_LEVEL=warn silences it (benchmarks do).
@@ -228,7 +303,7 @@ export function appFromEnv(
   const log = createLogger({ level: config.logLevel, write: options.write, now });
   for (const warning of configWarnings(env, config)) log.warn("configuration", { detail: warning });
   reportSegments(config, log);
-  const provider = providerFor(config, log, options);
+  const providers = config.providers.map((p) => providerFor(p, config, log, options));
   const { store, storeStatus, counters, hash, statusLog, close } = sharedStateFor(
     config,
     log,
@@ -238,7 +313,7 @@ export function appFromEnv(
     checkLimits({ to: request.to, ip: request.ip }, config.limits, { counters, hash, now });
   const app = createApp({
     config,
-    provider,
+    providers,
     store,
     storeStatus,
     guard,

@@ -12,52 +12,60 @@ import type { MessageSettings } from "./delivery/messages.ts";
 import { PLACEHOLDERS, placeholdersOf } from "./delivery/templates.ts";
 import type { Channel } from "./delivery/types.ts";
 import { type ChannelPolicy, parseChannelList, parseChannelRules } from "./delivery/policy.ts";
+import { httpProviderSettings } from "./providers/http/config.ts";
+import type { HttpProviderConfig } from "./providers/http/config.ts";
+import { plivoSettings } from "./providers/plivo/config.ts";
+import type { PlivoConfig } from "./providers/plivo/config.ts";
+import { telnyxSettings } from "./providers/telnyx/config.ts";
+import type { TelnyxConfig } from "./providers/telnyx/config.ts";
+import { twilioSettings } from "./providers/twilio/config.ts";
+import type { TwilioConfig } from "./providers/twilio/config.ts";
+import { vonageSettings } from "./providers/vonage/config.ts";
+import type { VonageConfig } from "./providers/vonage/config.ts";
+import {
+  apiUrl,
+  type ConfigProblem,
+  hookSecrets,
+  optionalText,
+  PROVIDER_NAMES,
+  type ProviderName,
+  type ProviderSettings,
+} from "./settings.ts";
+
+export type { ConfigProblem, ProviderName };
 
 /** Log levels in increasing order of severity. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 /** One of {@linkcode LOG_LEVELS}. */
 export type LogLevel = typeof LOG_LEVELS[number];
 
-/** Where Twilio's REST API lives unless `TWILIO_API_BASE_URL` says otherwise. */
-export const TWILIO_DEFAULT_API_BASE_URL = "https://api.twilio.com";
-
-/** How a Twilio SMS names its sender: a Messaging Service, or a number / alphanumeric ID. */
-export type TwilioSmsSender =
-  | { readonly messagingServiceSid: string }
-  | { readonly from: string };
-
-/** WhatsApp through Twilio: a sender and an approved authentication template. */
-export interface TwilioWhatsAppConfig {
-  /** `whatsapp:+E164`. */
-  readonly from: string;
-  /** `HX…`: the Content API template carrying the code as its one variable. */
-  readonly contentSid: string;
-}
-
-/** Settings of the Twilio provider; a channel is available when its settings are present. */
-export interface TwilioConfig {
-  readonly kind: "twilio";
-  readonly accountSid: string;
-  readonly authToken: string;
-  readonly apiBaseUrl: string;
-  /** `TWILIO_REGION` / `TWILIO_EDGE`: Twilio's regional processing (e.g. `ie1`, `dublin`). */
-  readonly region?: string;
-  readonly edge?: string;
-  readonly sms?: TwilioSmsSender;
-  readonly whatsapp?: TwilioWhatsAppConfig;
-  /** Caller ID of voice calls (E.164). */
-  readonly voice?: { readonly from: string };
-  /** `${OTP_PUBLIC_URL}/twilio/status`: where Twilio reports what became of each message. */
-  readonly statusCallbackUrl?: string;
-}
-
 /** Settings of the console provider, which prints deliveries instead of sending them. */
 export interface ConsoleConfig {
   readonly kind: "console";
 }
 
-/** The provider chosen by `OTP_PROVIDER`. */
-export type ProviderConfig = TwilioConfig | ConsoleConfig;
+/** One provider's settings. */
+export type ProviderConfig =
+  | TwilioConfig
+  | VonageConfig
+  | PlivoConfig
+  | TelnyxConfig
+  | HttpProviderConfig
+  | ConsoleConfig;
+
+/** A per-country provider order (`OTP_PROVIDER_RULES`). */
+export interface ProviderRule {
+  readonly countries: readonly string[] | "*";
+  readonly providers: readonly ProviderName[];
+}
+
+/** Which providers a delivery tries, in which order. */
+export interface ProviderRouting {
+  /** `OTP_PROVIDERS` (or the one provider): the order when no rule matches. */
+  readonly order: readonly ProviderName[];
+  /** `OTP_PROVIDER_RULES`: a matching rule's list is the whole order for that country. */
+  readonly rules: readonly ProviderRule[];
+}
 
 /** Where shared state lives. */
 export type StoreConfig =
@@ -109,7 +117,9 @@ export interface Config {
    * is closed (an Okta- or Auth0-only deployment).
    */
   readonly supabaseHookSecrets: readonly string[] | undefined;
-  readonly provider: ProviderConfig;
+  /** Every provider a delivery may use (named by the order or a rule), each once. */
+  readonly providers: readonly ProviderConfig[];
+  readonly routing: ProviderRouting;
   /** Which channels to try in which order. */
   readonly policy: ChannelPolicy;
   /** Upper bound of one provider call. */
@@ -125,12 +135,6 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** True on Supabase's hosted runtime (`SB_REGION` or `DENO_DEPLOYMENT_ID` set). */
   readonly deployed: boolean;
-}
-
-/** One problem with one variable. */
-export interface ConfigProblem {
-  readonly variable: string;
-  readonly message: string;
 }
 
 /**
@@ -149,78 +153,10 @@ export class ConfigError extends Error {
   }
 }
 
-const optionalText = z.string().trim().transform((v) => v === "" ? undefined : v).optional();
-
 const positiveMs = (fallback: number, max: number, min = 1) =>
   z.string().trim().regex(/^\d+$/, "must be a whole number of milliseconds").transform(Number)
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
     .default(fallback);
-
-const whsecBase64 = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
-
-/** True for base64 the verifier can decode (whole, correctly padded). */
-function decodable(b64: string): boolean {
-  try {
-    atob(b64);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `v1,whsec_a|whsec_b` → `["whsec_a", "whsec_b"]`; Supabase writes the `v1,` prefix. */
-const hookSecrets = z.string({ error: "is required" }).transform((raw, ctx) => {
-  const secrets = raw.split("|").map((s) => s.trim()).filter((s) => s !== "")
-    .map((s) => s.startsWith("v1,") ? s.slice(3) : s);
-  if (secrets.length === 0) {
-    ctx.addIssue({ code: "custom", message: "is required" });
-    return z.NEVER;
-  }
-  for (const [i, secret] of secrets.entries()) {
-    if (
-      !whsecBase64.test(secret) || secret.length < "whsec_".length + 4 ||
-      !decodable(secret.slice("whsec_".length))
-    ) {
-      ctx.addIssue({
-        code: "custom",
-        message: `secret #${i + 1} must look like v1,whsec_<base64> (several joined with |)`,
-      });
-      return z.NEVER;
-    }
-  }
-  return secrets;
-});
-
-const sid = (prefix: string) =>
-  z.string().trim().regex(
-    new RegExp(`^${prefix}[0-9a-fA-F]{32}$`),
-    `must be ${prefix} followed by 32 hex digits`,
-  );
-
-/** E.164 number, or an alphanumeric sender ID (1–11 letters, digits and spaces, one letter). */
-const smsFrom = z.string().trim().refine(
-  (v) => /^\+[1-9]\d{6,14}$/.test(v) || (/^[A-Za-z0-9 ]{1,11}$/.test(v) && /[A-Za-z]/.test(v)),
-  "must be an E.164 number such as +15551234567 or an alphanumeric sender ID of up to 11 characters",
-);
-
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
-
-/** An https URL, or http to a loopback host only (credentials travel in every request). */
-const apiUrl = z.string().trim().refine((v) => {
-  try {
-    const u = new URL(v);
-    const secure = u.protocol === "https:" || (u.protocol === "http:" && LOOPBACK.test(u.hostname));
-    return secure && u.search === "" && u.hash === "" && u.username === "" && u.password === "";
-  } catch {
-    return false;
-  }
-}, "must be an https URL (http only for localhost) without query or fragment")
-  .transform((v) => v.replace(/\/+$/, ""));
-
-const e164 = z.string().trim().regex(
-  /^\+[1-9]\d{6,14}$/,
-  "must be an E.164 number such as +15551234567",
-);
 
 /** A PostgreSQL URL; the message never repeats it (it carries the password). */
 const dbUrl = z.string().trim().refine((v) => {
@@ -264,24 +200,11 @@ const parsedWith = <T>(parse: (text: string) => T) =>
 
 const schema = z.object({
   SEND_SMS_HOOK_SECRETS: hookSecrets.optional(),
-  OTP_PROVIDER: z.enum(["twilio", "console"], {
-    error: "must be twilio or console",
+  OTP_PROVIDER: z.enum(PROVIDER_NAMES, {
+    error: `must be one of ${PROVIDER_NAMES.join(", ")}`,
   }).optional(),
-  TWILIO_ACCOUNT_SID: sid("AC").optional(),
-  TWILIO_AUTH_TOKEN: optionalText,
-  TWILIO_MESSAGING_SERVICE_SID: sid("MG").optional(),
-  TWILIO_SMS_FROM: smsFrom.optional(),
-  TWILIO_API_BASE_URL: apiUrl.optional(),
-  // The twilio SDK's own variables for regional processing; a client built from parts does not
-  // read process.env, so they are parsed here.
-  TWILIO_REGION: z.string().trim().regex(/^[a-z0-9]{2,10}$/, "must be a Twilio region, e.g. ie1")
-    .optional(),
-  TWILIO_EDGE: z.string().trim().regex(/^[a-z0-9-]{2,20}$/, "must be a Twilio edge, e.g. dublin")
-    .optional(),
-  TWILIO_WHATSAPP_FROM: z.string().trim().transform((v) => v.replace(/^whatsapp:/i, ""))
-    .pipe(e164).optional(),
-  TWILIO_WHATSAPP_CONTENT_SID: sid("HX").optional(),
-  TWILIO_VOICE_FROM: e164.optional(),
+  OTP_PROVIDERS: parsedWith(parseProviderList).optional(),
+  OTP_PROVIDER_RULES: parsedWith(parseProviderRules).default([]),
   OTP_CHANNELS: parsedWith(parseChannelList).default(["sms"]),
   OTP_CHANNEL_RULES: parsedWith(parseChannelRules).default([]),
   OTP_CHANNEL_METADATA_KEY: z.string().trim().regex(
@@ -429,12 +352,149 @@ function smsTemplatesFrom(
   return templates;
 }
 
+/** Each shipped provider's settings, by name. */
+export const SETTINGS = {
+  twilio: twilioSettings,
+  vonage: vonageSettings,
+  plivo: plivoSettings,
+  telnyx: telnyxSettings,
+  http: httpProviderSettings,
+} as const satisfies Record<Exclude<ProviderName, "console">, ProviderSettings<ProviderConfig>>;
+
+/** `twilio,vonage` → `["twilio", "vonage"]`: known names, each once. */
+export function parseProviderList(text: string): ProviderName[] {
+  const items = text.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
+  if (items.length === 0) throw new Error("must name at least one provider");
+  const known = new Set<string>(PROVIDER_NAMES);
+  const unknown = items.find((item) => !known.has(item));
+  if (unknown !== undefined) {
+    throw new Error(`names an unknown provider (use ${PROVIDER_NAMES.join(", ")})`);
+  }
+  if (new Set(items).size !== items.length) throw new Error("names a provider twice");
+  return items as ProviderName[];
+}
+
+/** `IN=plivo,twilio;GB,IE=vonage;*=twilio`, in the syntax of `OTP_CHANNEL_RULES`. */
+export function parseProviderRules(text: string): ProviderRule[] {
+  const rules: ProviderRule[] = [];
+  const seen = new Set<string>();
+  for (const [i, part] of text.split(";").map((s) => s.trim()).filter((s) => s).entries()) {
+    const eq = part.indexOf("=");
+    if (eq < 0) throw new Error(`rule ${i + 1} must look like IN=plivo,twilio`);
+    const left = part.slice(0, eq).trim().toUpperCase();
+    let providers: ProviderName[];
+    try {
+      providers = parseProviderList(part.slice(eq + 1));
+    } catch (err) {
+      throw new Error(`rule ${i + 1} ${(err as Error).message}`);
+    }
+    const countries = left === "*"
+      ? "*"
+      : left.split(",").map((c) => c.trim()).filter((c) => c !== "");
+    if (
+      countries !== "*" && (countries.length === 0 || countries.some((c) => !/^[A-Z]{2}$/.test(c)))
+    ) {
+      throw new Error(`rule ${i + 1} must name countries as ISO codes such as IN or *`);
+    }
+    for (const c of countries === "*" ? ["*"] : countries) {
+      if (seen.has(c)) throw new Error(`${c} appears in more than one rule`);
+      seen.add(c);
+    }
+    rules.push({ countries, providers });
+  }
+  return rules;
+}
+
+/** Every provider the routing names, in order of first mention. */
+export function usedProviders(routing: ProviderRouting): ProviderName[] {
+  return [...new Set([...routing.order, ...routing.rules.flatMap((r) => r.providers)])];
+}
+
+/** The providers whose key variable is set (`TWILIO_ACCOUNT_SID`, `VONAGE_API_KEY`, …). */
+function providersWithSettings(
+  present: Readonly<Record<string, string | undefined>>,
+): Exclude<ProviderName, "console">[] {
+  return (Object.keys(SETTINGS) as (keyof typeof SETTINGS)[])
+    .filter((name) => present[SETTINGS[name].key]?.trim());
+}
+
+/**
+ * The provider order and rules. `OTP_PROVIDERS` gives the order; `OTP_PROVIDER` (one name) is
+ * its older form. Unset, the one provider with settings is the order; with several, the owner
+ * must say which order. The console provider prints codes: it is never combined with another
+ * provider, since failing over to it would "deliver" codes into the log.
+ */
+function selectProviders(
+  e: {
+    OTP_PROVIDER?: ProviderName | undefined;
+    OTP_PROVIDERS?: ProviderName[] | undefined;
+    OTP_PROVIDER_RULES: ProviderRule[];
+  },
+  present: Readonly<Record<string, string>>,
+  problems: ConfigProblem[],
+): ProviderRouting | undefined {
+  const configured = providersWithSettings(present);
+  if (e.OTP_PROVIDER && e.OTP_PROVIDERS) {
+    problems.push({
+      variable: "OTP_PROVIDERS",
+      message: "cannot be set together with OTP_PROVIDER: keep OTP_PROVIDERS",
+    });
+    return undefined;
+  }
+  const order: ProviderName[] | undefined = e.OTP_PROVIDERS ??
+    (e.OTP_PROVIDER ? [e.OTP_PROVIDER] : configured.length === 1 ? configured : undefined);
+  if (!order) {
+    problems.push(
+      configured.length > 1
+        ? {
+          variable: "OTP_PROVIDERS",
+          message: `is required when several providers have settings (${
+            configured.join(", ")
+          }): name them in the order to try`,
+        }
+        : {
+          variable: "OTP_PROVIDERS",
+          message: "is not set: name a provider (twilio, vonage, plivo, telnyx, http) and set " +
+            "its settings, or console for development",
+        },
+    );
+    return undefined;
+  }
+  const routing: ProviderRouting = { order, rules: e.OTP_PROVIDER_RULES };
+  const used = usedProviders(routing);
+  const variableOf = (name: ProviderName) =>
+    order.includes(name)
+      ? (e.OTP_PROVIDERS ? "OTP_PROVIDERS" : "OTP_PROVIDER")
+      : "OTP_PROVIDER_RULES";
+  if (used.includes("console") && (used.length > 1 || configured.length > 0) && !e.OTP_PROVIDER) {
+    problems.push({
+      variable: variableOf("console"),
+      message: "names console beside another provider: console only prints codes, for " +
+        "development, and is never a fallback",
+    });
+    return undefined;
+  }
+  let ok = true;
+  for (const name of used) {
+    // A provider of the order without settings is parsed anyway, naming each missing variable.
+    if (name === "console" || order.includes(name) || (configured as string[]).includes(name)) {
+      continue;
+    }
+    problems.push({
+      variable: "OTP_PROVIDER_RULES",
+      message: `names ${name}, which has no settings (${SETTINGS[name].key} is not set)`,
+    });
+    ok = false;
+  }
+  return ok ? routing : undefined;
+}
+
 /** Reads a map of environment variables (`Deno.env.toObject()`); throws {@linkcode ConfigError}. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   // Empty strings are how `.env` files and dashboards say "unset".
   const present = Object.fromEntries(
     Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ""),
-  );
+  ) as Record<string, string>;
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => ({
@@ -453,67 +513,25 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     });
   }
 
-  let provider: ProviderConfig | undefined;
-  // An explicit OTP_PROVIDER always wins. Unset, Twilio settings imply Twilio; the console
-  // provider is never chosen silently (only `deno task start` sets it as its default).
-  const kind = e.OTP_PROVIDER ?? (e.TWILIO_ACCOUNT_SID ? "twilio" : undefined);
-  if (kind === "console") {
-    provider = { kind: "console" };
-  } else if (kind === "twilio") {
-    if (!e.TWILIO_ACCOUNT_SID) {
-      problems.push({ variable: "TWILIO_ACCOUNT_SID", message: "is required with twilio" });
+  const routing = selectProviders(e, present, problems);
+  const providers: ProviderConfig[] = [];
+  const context = {
+    ...(e.OTP_PUBLIC_URL ? { publicUrl: e.OTP_PUBLIC_URL } : {}),
+    ...(e.OTP_VALIDITY_MINUTES === undefined ? {} : { validityMinutes: e.OTP_VALIDITY_MINUTES }),
+  };
+  for (const name of routing ? usedProviders(routing) : []) {
+    if (name === "console") {
+      providers.push({ kind: "console" });
+      continue;
     }
-    if (!e.TWILIO_AUTH_TOKEN) {
-      problems.push({ variable: "TWILIO_AUTH_TOKEN", message: "is required with twilio" });
-    }
-    const sms: TwilioSmsSender | undefined = e.TWILIO_MESSAGING_SERVICE_SID
-      ? { messagingServiceSid: e.TWILIO_MESSAGING_SERVICE_SID }
-      : e.TWILIO_SMS_FROM
-      ? { from: e.TWILIO_SMS_FROM }
-      : undefined;
-    // WhatsApp needs an approved template: a free-form body fails outside a 24-hour session.
-    // A sender without a template leaves the channel off (see `configWarnings`).
-    if (e.TWILIO_WHATSAPP_CONTENT_SID && !e.TWILIO_WHATSAPP_FROM) {
-      problems.push({
-        variable: "TWILIO_WHATSAPP_FROM",
-        message: "is required with TWILIO_WHATSAPP_CONTENT_SID",
-      });
-    }
-    const whatsapp = e.TWILIO_WHATSAPP_FROM && e.TWILIO_WHATSAPP_CONTENT_SID
-      ? { from: `whatsapp:${e.TWILIO_WHATSAPP_FROM}`, contentSid: e.TWILIO_WHATSAPP_CONTENT_SID }
-      : undefined;
-    const voice = e.TWILIO_VOICE_FROM ? { from: e.TWILIO_VOICE_FROM } : undefined;
-    if (!sms && !whatsapp && !voice) {
-      problems.push({
-        variable: "TWILIO_MESSAGING_SERVICE_SID",
-        message: "or TWILIO_SMS_FROM is required with twilio (or a WhatsApp or voice sender)",
-      });
-    }
-    if (e.TWILIO_ACCOUNT_SID && e.TWILIO_AUTH_TOKEN && (sms || whatsapp || voice)) {
-      provider = {
-        kind: "twilio",
-        accountSid: e.TWILIO_ACCOUNT_SID,
-        authToken: e.TWILIO_AUTH_TOKEN,
-        apiBaseUrl: e.TWILIO_API_BASE_URL ?? TWILIO_DEFAULT_API_BASE_URL,
-        ...(e.TWILIO_REGION ? { region: e.TWILIO_REGION } : {}),
-        ...(e.TWILIO_EDGE ? { edge: e.TWILIO_EDGE } : {}),
-        ...(sms ? { sms } : {}),
-        ...(whatsapp ? { whatsapp } : {}),
-        ...(voice ? { voice } : {}),
-        ...(e.OTP_PUBLIC_URL ? { statusCallbackUrl: `${e.OTP_PUBLIC_URL}/twilio/status` } : {}),
-      };
-    }
-  } else {
-    problems.push({
-      variable: "OTP_PROVIDER",
-      message: "is not set: set it to twilio (with the TWILIO_* settings) or console",
-    });
+    const parsed = SETTINGS[name].parse(present, context, problems);
+    if (parsed) providers.push(parsed);
   }
   const smsTemplates = smsTemplatesFrom(present, {
     app: e.OTP_APP_NAME !== undefined,
     minutes: e.OTP_VALIDITY_MINUTES !== undefined,
   }, problems);
-  if (problems.length > 0 || !provider) throw new ConfigError(problems);
+  if (problems.length > 0 || !routing) throw new ConfigError(problems);
 
   // DATABASE_URL wins; Supabase injects SUPABASE_DB_URL into every deployed function.
   const dbUrlValue = e.DATABASE_URL ?? e.SUPABASE_DB_URL;
@@ -549,7 +567,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       : undefined,
     useCallerText: e.OTP_USE_CALLER_TEXT,
     supabaseHookSecrets: e.SEND_SMS_HOOK_SECRETS,
-    provider,
+    providers,
+    routing,
     policy: {
       defaultOrder: e.OTP_CHANNELS,
       rules: e.OTP_CHANNEL_RULES,
@@ -575,11 +594,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
 /** The channels a provider has settings for; the console provider "sends" on every channel. */
 export function configuredChannels(provider: ProviderConfig): Channel[] {
   if (provider.kind === "console") return ["sms", "whatsapp", "voice"];
-  const channels: Channel[] = [];
-  if (provider.sms) channels.push("sms");
-  if (provider.whatsapp) channels.push("whatsapp");
-  if (provider.voice) channels.push("voice");
-  return channels;
+  return [...(SETTINGS[provider.kind] as ProviderSettings<typeof provider>).channels(provider)];
 }
 
 /**
@@ -597,7 +612,16 @@ export function configWarnings(
         "(business-initiated messages need an approved template)",
     );
   }
-  const configured = new Set(configuredChannels(config.provider));
+  const configured = new Set(config.providers.flatMap(configuredChannels));
+  const used = new Set<string>(usedProviders(config.routing));
+  for (const name of providersWithSettings(env)) {
+    if (!used.has(name)) {
+      warnings.push(
+        `${SETTINGS[name].key} is set but neither OTP_PROVIDERS nor OTP_PROVIDER_RULES names ` +
+          `${name}: it is not used`,
+      );
+    }
+  }
   const named = new Set([
     ...config.policy.defaultOrder,
     ...config.policy.rules.flatMap((r) => r.channels),

@@ -1,17 +1,17 @@
 /**
- * The router: tries the planned channels in order until one is accepted, inside the caller's
- * deadline.
+ * The router: tries the planned channels in order, and on each channel its providers in order,
+ * until one accepts the message, inside the caller's deadline.
  *
- * Each attempt gets `min(OTP_ATTEMPT_TIMEOUT_MS, what remains)`, so a hung first channel still
- * leaves time for a second; an attempt with too little time left is not started. A bad number
- * stops the delivery (no channel can fix it); wrong credentials stop every channel of that
- * provider; anything else moves on to the next channel.
+ * Each attempt gets `min(OTP_ATTEMPT_TIMEOUT_MS, what remains)`, so a hung first provider still
+ * leaves time for a second; an attempt with too little time left is not started. What each
+ * failure does is one table, {@linkcode failoverAction}.
  *
  * @module
  */
 import { within } from "../async.ts";
 import type { Logger } from "../log.ts";
 import type { OutboundMessage, Provider, SendResult } from "../providers/types.ts";
+import type { ProviderRouting } from "../config.ts";
 import type { Messages } from "./messages.ts";
 import { type ChannelPlan, type ChannelPolicy, planChannels } from "./policy.ts";
 import type {
@@ -31,6 +31,11 @@ export const BACKSTOP_GRACE_MS = 25;
 /** What {@linkcode route} works with. */
 export interface RouterDeps {
   readonly providers: readonly Provider[];
+  /**
+   * The provider order, per country (`OTP_PROVIDERS`, `OTP_PROVIDER_RULES`). Without it, the
+   * providers are tried in the order given.
+   */
+  readonly routing?: ProviderRouting;
   readonly policy: ChannelPolicy;
   readonly log: Logger;
   readonly now: () => number;
@@ -76,7 +81,13 @@ function render(
       }
       const sms = messages.sms(code, locales, to.country);
       return {
-        message: { channel, to, body: sms.body },
+        message: {
+          channel,
+          to,
+          body: sms.body,
+          ...(request.code === undefined ? {} : { code: request.code }),
+          language: sms.language,
+        },
         about: {
           language: sms.language,
           template: sms.template,
@@ -93,7 +104,7 @@ function render(
         return { message: { channel, to, script }, about: { template: "caller" } };
       }
       const script = messages.voice(code, locales, to.country);
-      return { message: { channel, to, script }, about: {} };
+      return { message: { channel, to, script, code }, about: {} };
     }
   }
 }
@@ -102,10 +113,11 @@ async function attempt(
   provider: Provider,
   message: OutboundMessage,
   budget: number,
+  deliveryKey: string,
   log: Logger,
 ): Promise<SendResult> {
   try {
-    const sending = provider.send(message, { signal: AbortSignal.timeout(budget) });
+    const sending = provider.send(message, { signal: AbortSignal.timeout(budget), deliveryKey });
     // Backstop for a provider that ignores its signal: the caller's deadline still holds.
     const result = await within(sending, budget + BACKSTOP_GRACE_MS);
     if (result) return result;
@@ -124,6 +136,75 @@ async function attempt(
     });
     return { ok: false, reason: "internal", sent: "unknown", detail: "provider threw" };
   }
+}
+
+/** What the router does after a failed attempt. */
+export type FailoverAction =
+  /** Try the channel's next provider (then the next channel). */
+  | "next_provider"
+  /** The same, and log loudly: the owner's settings or account need attention. */
+  | "next_provider_loud"
+  /** Skip the channel's other providers: the number itself refuses this channel. */
+  | "next_channel"
+  /** Nothing can deliver to this number: end the delivery. */
+  | "end"
+  /** The message may have left: trying anything else could deliver the code twice. */
+  | "stop";
+
+/**
+ * The failover table. Only answers that mean exactly "this number is wrong" end a delivery
+ * (Twilio 21211, Telnyx 40310, a gateway's `invalid_number`); an opt-out or a number that can't
+ * take SMS skips to the next channel; a 2xx whose answer was lost stops everything; every other
+ * failure, a timeout included, lets the next provider try: a code delivered twice is better than
+ * a user locked out.
+ *
+ * @example
+ * ```ts
+ * failoverAction({ ok: false, reason: "timeout", sent: "unknown", detail: "" }); // "next_provider"
+ * ```
+ */
+export function failoverAction(failure: Failed): FailoverAction {
+  switch (failure.reason) {
+    case "invalid_number":
+      return "end";
+    case "opted_out":
+    case "unreachable_number":
+      return "next_channel";
+    case "provider_config":
+    case "channel_config":
+    case "geo_blocked":
+      return "next_provider_loud";
+    case "internal":
+      // A provider that threw, or a 2xx we could not read: the message may be queued.
+      return failure.sent === "unknown" ? "stop" : "next_provider";
+    default:
+      return "next_provider";
+  }
+}
+
+/** The providers a request's channel goes through, in order. */
+export function providerOrder(
+  providers: readonly Provider[],
+  routing: ProviderRouting | undefined,
+  country: string | undefined,
+  channel: Channel,
+): Provider[] {
+  const names = routing ? (ruleFor(routing.rules, country)?.providers ?? routing.order) : undefined;
+  const ordered = names
+    ? names.flatMap((name) => providers.filter((p) => p.name === name))
+    : [...providers];
+  return ordered.filter((p) => p.channels.includes(channel));
+}
+
+/** The rule for a country: a rule naming it, else a `*` rule. */
+function ruleFor<R extends { readonly countries: readonly string[] | "*" }>(
+  rules: readonly R[],
+  country: string | undefined,
+): R | undefined {
+  const named = country
+    ? rules.find((r) => r.countries !== "*" && r.countries.includes(country))
+    : undefined;
+  return named ?? rules.find((r) => r.countries === "*");
 }
 
 const USER_SIDE: ReadonlySet<FailureReason> = new Set([
@@ -170,51 +251,52 @@ export async function route(request: DeliveryRequest, deps: RouterDeps): Promise
   const failures: Failed[] = [];
   const brokenProviders = new Set<Provider>();
 
-  for (const channel of plan.channels) {
-    const provider = deps.providers.find((p) =>
-      p.channels.includes(channel) && !brokenProviders.has(p)
-    );
-    if (!provider) continue;
-    // The provider's own timeout leaves room for the backstop, which fires by the deadline.
-    const remaining = request.deadline - deps.now() - BACKSTOP_GRACE_MS;
-    if (remaining < Math.min(MIN_ATTEMPT_MS, deps.attemptTimeoutMs)) break;
-    const budget = Math.min(deps.attemptTimeoutMs, remaining);
-
-    const started = deps.now();
+  channels: for (const channel of plan.channels) {
     const { message, about } = render(request, channel, deps.messages);
-    const result = await attempt(provider, message, budget, deps.log);
-    const ms = deps.now() - started;
-    if (result.ok) {
-      attempts.push({ channel, provider: provider.name, ok: true, id: result.id, ms, ...about });
-      return {
-        plan,
-        outcome: { ok: true, channel, provider: provider.name, id: result.id, attempts },
-      };
-    }
-    attempts.push({
-      channel,
-      provider: provider.name,
-      ok: false,
-      reason: result.reason,
-      ...(result.providerCode === undefined ? {} : { providerCode: result.providerCode }),
-      ms,
-      ...about,
-    });
-    failures.push(result);
-    if (result.reason === "invalid_number") break; // no channel can fix the number
-    // An unknown state other than a timeout (a provider that threw, an unreadable answer)
-    // may hide a message that left: another channel could deliver the code twice.
-    if (result.reason === "internal" && result.sent === "unknown") break;
-    if (result.reason === "provider_config") {
-      // Wrong credentials fail every channel that uses them: say so loudly, try other providers.
-      deps.log.error("provider_credentials_rejected", {
+    const order = providerOrder(deps.providers, deps.routing, request.to.country, channel);
+    for (const provider of order) {
+      if (brokenProviders.has(provider)) continue;
+      // The provider's own timeout leaves room for the backstop, which fires by the deadline.
+      const remaining = request.deadline - deps.now() - BACKSTOP_GRACE_MS;
+      if (remaining < Math.min(MIN_ATTEMPT_MS, deps.attemptTimeoutMs)) break channels;
+      const budget = Math.min(deps.attemptTimeoutMs, remaining);
+
+      const started = deps.now();
+      const result = await attempt(provider, message, budget, request.dedupeKey, deps.log);
+      const ms = deps.now() - started;
+      if (result.ok) {
+        attempts.push({ channel, provider: provider.name, ok: true, id: result.id, ms, ...about });
+        return {
+          plan,
+          outcome: { ok: true, channel, provider: provider.name, id: result.id, attempts },
+        };
+      }
+      attempts.push({
+        channel,
         provider: provider.name,
-        detail: result.detail,
+        ok: false,
+        reason: result.reason,
+        ...(result.providerCode === undefined ? {} : { providerCode: result.providerCode }),
+        ms,
+        ...about,
       });
-      brokenProviders.add(provider);
+      failures.push(result);
+      const action = failoverAction(result);
+      if (action === "end" || action === "stop") break channels;
+      if (action === "next_channel") continue channels;
+      if (action === "next_provider_loud") {
+        // The owner's settings or account: say so loudly, and let the next provider try.
+        deps.log.error(
+          result.reason === "provider_config"
+            ? "provider_credentials_rejected"
+            : "provider_settings_rejected",
+          { provider: provider.name, channel, reason: result.reason, detail: result.detail },
+        );
+        // Wrong credentials fail every channel that uses them.
+        if (result.reason === "provider_config") brokenProviders.add(provider);
+      }
     }
   }
-
   if (failures.length === 0) {
     // Nothing was tried: no channel fits the number, or no time was left.
     const reason: FailureReason = plan.channels.length === 0

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { TWILIO_DEFAULT_API_BASE_URL } from "../../config.ts";
+import { TWILIO_DEFAULT_API_BASE_URL } from "./config.ts";
 
 /** Twilio answered 2xx (so it accepted the message) but its answer's body could not be read. */
 export class TwilioAnswerLostError extends Error {

@@ -9,7 +9,7 @@
  * @module
  */
 import { raceAbort } from "../../async.ts";
-import { configuredChannels, type TwilioConfig } from "../../config.ts";
+import { twilioChannels, type TwilioConfig } from "./config.ts";
 import type { Provider, SendResult } from "../types.ts";
 import { classifyTwilioError, isTwilioError } from "./errors.ts";
 import { createTwilioHttpClient, TwilioAnswerLostError } from "./http.ts";
@@ -45,7 +45,7 @@ export function createTwilioProvider(
 
   return {
     name: "twilio",
-    channels: configuredChannels(config),
+    channels: twilioChannels(config),
     async send(message, { signal }): Promise<SendResult> {
       let requested = false;
       try {
@@ -71,7 +71,14 @@ export function createTwilioProvider(
         const statusCallback = config.statusCallbackUrl;
         let sid: string | undefined;
         if (message.channel === "sms" && config.sms) {
-          sid = await sendSms(client, config.sms, { to, body: message.body, statusCallback });
+          sid = await sendSms(client, config.sms, {
+            to,
+            body: message.body,
+            statusCallback,
+            ...(config.validitySeconds === undefined
+              ? {}
+              : { validitySeconds: config.validitySeconds }),
+          });
         } else if (message.channel === "whatsapp" && config.whatsapp) {
           sid = await sendWhatsApp(client, config.whatsapp, {
             to,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { TwilioWhatsAppConfig } from "../../config.ts";
+import type { TwilioWhatsAppConfig } from "./config.ts";
 import type { TwilioClient } from "./index.ts";
 
 /** Sends the template with the code; resolves with the Message resource's SID. */

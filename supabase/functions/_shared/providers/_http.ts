@@ -1,0 +1,139 @@
+/**
+ * One HTTP call to a provider's API with `fetch`, and what a failure of the call itself means:
+ * the shared part of the fetch-based providers (Vonage, Plivo, Telnyx, the owner's gateway).
+ *
+ * Redirects are never followed: credentials travel in every request, and a provider's API does
+ * not redirect a send.
+ *
+ * @module
+ */
+import type { SendResult } from "./types.ts";
+
+/** A failed send. */
+export type SendFailure = Extract<SendResult, { ok: false }>;
+
+/** The provider's answer: its status and its body as JSON, when the body was JSON. */
+export interface ProviderAnswer {
+  readonly status: number;
+  /** The parsed body; `undefined` when it was empty or not JSON. */
+  readonly body: unknown;
+}
+
+/** What {@linkcode callProvider} needs. */
+export interface ProviderCall {
+  /** The provider's name, for `detail`. */
+  readonly provider: string;
+  readonly url: string;
+  readonly init: { readonly headers: Record<string, string>; readonly body: string };
+  readonly signal: AbortSignal;
+  readonly fetch?: typeof fetch;
+}
+
+/**
+ * POSTs `init` to `url` and reads the answer. A failure of the call itself (no connection, a
+ * timeout, an answer cut short) comes back as a failure; an HTTP answer, whatever its status,
+ * comes back as a {@linkcode ProviderAnswer} for the provider to read.
+ *
+ * A 2xx whose body is lost (cut short, or still arriving when the attempt ends) means the
+ * message was accepted: it is reported as sent-unknown, so nothing else is tried.
+ */
+export async function callProvider(call: ProviderCall): Promise<ProviderAnswer | SendFailure> {
+  const doFetch = call.fetch ?? fetch;
+  let response: Response;
+  try {
+    response = await doFetch(call.url, {
+      method: "POST",
+      headers: call.init.headers,
+      body: call.init.body,
+      redirect: "manual",
+      signal: call.signal,
+    });
+  } catch (err) {
+    return networkFailure(call.provider, err, call.signal);
+  }
+  let text: string;
+  try {
+    text = await response.text();
+  } catch {
+    if (response.status >= 200 && response.status < 300) {
+      return {
+        ok: false,
+        reason: "internal",
+        sent: "unknown",
+        detail: `${call.provider} answer lost after ${response.status}`,
+      };
+    }
+    return {
+      ok: false,
+      reason: "provider_unavailable",
+      sent: "unknown",
+      detail: `${call.provider} status ${response.status}, body lost`,
+    };
+  }
+  let body: unknown;
+  try {
+    body = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, body };
+}
+
+/** True for a failure rather than an answer. */
+export function isFailure(value: ProviderAnswer | SendFailure): value is SendFailure {
+  return "ok" in value;
+}
+
+/** A refused connection means nothing reached the provider; anything else may have. */
+function networkFailure(provider: string, err: unknown, signal: AbortSignal): SendFailure {
+  const name = err instanceof Error ? err.name : typeof err;
+  if (signal.aborted || name === "TimeoutError" || name === "AbortError") {
+    return { ok: false, reason: "timeout", sent: "unknown", detail: `${provider} timeout` };
+  }
+  const text = err instanceof Error
+    ? `${err.message} ${String((err.cause as Error | undefined)?.message)}`
+    : "";
+  if (err instanceof TypeError && /connection refused|\(Connect\)|dns error/i.test(text)) {
+    return {
+      ok: false,
+      reason: "provider_unavailable",
+      sent: "no",
+      detail: `${provider} connect error`,
+    };
+  }
+  return {
+    ok: false,
+    reason: "provider_unavailable",
+    sent: "unknown",
+    detail: `${provider} network error`,
+  };
+}
+
+/** A failure from an HTTP status alone: 401 credentials, 429 throttled, anything else down. */
+export function statusFailure(
+  provider: string,
+  status: number,
+  sent: "no" | "unknown",
+): SendFailure {
+  const detail = `${provider} status ${status}`;
+  if (status === 401) return { ok: false, reason: "provider_config", sent: "no", detail };
+  if (status === 429) return { ok: false, reason: "rate_limited", sent: "no", detail };
+  if (status >= 300 && status < 400) {
+    // Not followed: a send is never redirected, and the credentials would go along.
+    return { ok: false, reason: "provider_unavailable", sent: "no", detail: `${detail} redirect` };
+  }
+  return { ok: false, reason: "provider_unavailable", sent, detail };
+}
+
+/** `user:password` as an HTTP Basic credential. */
+export function basicAuth(user: string, password: string): string {
+  const bytes = new TextEncoder().encode(`${user}:${password}`);
+  return `Basic ${btoa(String.fromCharCode(...bytes))}`;
+}
+
+/** A member of a JSON object, or `undefined`. */
+export function member(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}

@@ -1,0 +1,74 @@
+/**
+ * Telnyx's settings (`TELNYX_*`): an API key, and a sender number or a messaging profile (an
+ * alphanumeric sender needs both).
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+  apiUrl,
+  isAlphanumericSender,
+  optionalText,
+  parseWith,
+  type ProviderSettings,
+  smsFrom,
+} from "../../settings.ts";
+
+/** Where Telnyx's API lives unless `TELNYX_API_BASE_URL` says otherwise. */
+export const TELNYX_DEFAULT_API_BASE_URL = "https://api.telnyx.com";
+
+/** Settings of the Telnyx provider (SMS only). Telnyx takes no per-message validity. */
+export interface TelnyxConfig {
+  readonly kind: "telnyx";
+  readonly apiKey: string;
+  readonly from?: string;
+  readonly messagingProfileId?: string;
+  readonly apiBaseUrl: string;
+}
+
+const schema = z.object({
+  TELNYX_API_KEY: optionalText,
+  TELNYX_SMS_FROM: smsFrom.optional(),
+  TELNYX_MESSAGING_PROFILE_ID: z.string().trim().regex(
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+    "must be a messaging profile UUID",
+  ).optional(),
+  TELNYX_API_BASE_URL: apiUrl.optional(),
+});
+
+/** Telnyx's settings. */
+export const telnyxSettings: ProviderSettings<TelnyxConfig> = {
+  name: "telnyx",
+  key: "TELNYX_API_KEY",
+  variables: Object.keys(schema.shape),
+  channels: () => ["sms"],
+  parse(env, _context, problems) {
+    const e = parseWith(schema, env, problems);
+    if (!e) return undefined;
+    if (!e.TELNYX_API_KEY) {
+      problems.push({ variable: "TELNYX_API_KEY", message: "is required with telnyx" });
+    }
+    const from = e.TELNYX_SMS_FROM;
+    const profile = e.TELNYX_MESSAGING_PROFILE_ID;
+    if (!from && !profile) {
+      problems.push({
+        variable: "TELNYX_SMS_FROM",
+        message: "or TELNYX_MESSAGING_PROFILE_ID is required with telnyx",
+      });
+    } else if (from && isAlphanumericSender(from) && !profile) {
+      problems.push({
+        variable: "TELNYX_MESSAGING_PROFILE_ID",
+        message: "is required with an alphanumeric TELNYX_SMS_FROM",
+      });
+    }
+    if (!e.TELNYX_API_KEY || (!from && !profile)) return undefined;
+    if (from && isAlphanumericSender(from) && !profile) return undefined;
+    return {
+      kind: "telnyx",
+      apiKey: e.TELNYX_API_KEY,
+      ...(from ? { from } : {}),
+      ...(profile ? { messagingProfileId: profile } : {}),
+      apiBaseUrl: e.TELNYX_API_BASE_URL ?? TELNYX_DEFAULT_API_BASE_URL,
+    };
+  },
+};

@@ -1,0 +1,305 @@
+/**
+ * A local fake of Vonage's classic SMS API (`rest.nexmo.com`) on 127.0.0.1, speaking its request,
+ * response and error shapes: `POST /sms/json` with the body form-encoded (as documented) or JSON
+ * (as the current Node SDK sends it), credentials in a Basic header or as `api_key`/`api_secret`
+ * fields, and every answer an HTTP 200 whose `messages[0].status` says what happened
+ * (`"0"` accepted, anything else an error with its `error-text`). See PROVIDERS.md §1A.
+ *
+ * By default it behaves like Vonage accepting the message; `respond` overrides the answer per
+ * request to inject failures (error statuses, 5xx, hangs). Signed requests (`sig`) are not
+ * supported: the fake answers them with status 14.
+ *
+ * @module
+ */
+
+/** One authenticated send request the fake received. */
+export interface ReceivedRequest {
+  /** The URL's pathname. */
+  readonly path: string;
+  readonly headers: Headers;
+  /** Parsed body: the form fields (first value of each) or the JSON object. */
+  readonly body: Record<string, unknown>;
+  /** How the body was encoded. */
+  readonly encoding: "form" | "json";
+  /** The body as it came. */
+  readonly raw: string;
+}
+
+/** What `respond` may return instead of the default: a Response, or `"hang"` (never answer). */
+export type FakeAnswer = Response | "hang" | undefined;
+
+/** A message the fake accepted (answered with status `"0"`). */
+export interface AcceptedMessage {
+  /** The `message-id` it answered with. */
+  readonly id: string;
+  /** As Vonage got it: digits, no `+`. */
+  readonly to: string;
+  readonly text: string;
+}
+
+/** Options of {@linkcode startFakeVonage}. */
+export interface FakeVonageOptions {
+  /** Defaults to {@linkcode FAKE_VONAGE_API_KEY}. */
+  apiKey?: string;
+  /** Defaults to {@linkcode FAKE_VONAGE_API_SECRET}. */
+  apiSecret?: string;
+  /** Called for each authenticated send request; `undefined` means behave like Vonage. */
+  respond?: (request: ReceivedRequest) => FakeAnswer | Promise<FakeAnswer>;
+}
+
+/** A running fake. */
+export interface FakeVonage {
+  /** `http://127.0.0.1:<port>`: send to `${baseUrl}/sms/json`. */
+  readonly baseUrl: string;
+  readonly apiKey: string;
+  readonly apiSecret: string;
+  /** Every authenticated send request, in order, whatever the answer. */
+  readonly requests: ReceivedRequest[];
+  /** The messages it accepted, in order. */
+  readonly accepted: AcceptedMessage[];
+  /** Releases hanging requests and stops the server. */
+  close(): Promise<void>;
+}
+
+export const FAKE_VONAGE_API_KEY = "abcd1234";
+export const FAKE_VONAGE_API_SECRET = "s3cr3tS3cr3t1234";
+
+/** Vonage's `error-text` for the statuses a client is likely to meet. */
+const ERROR_TEXTS: Readonly<Record<number, string>> = {
+  1: "Throughput Rate Exceeded - please wait [ 30 ] and retry",
+  2: "Missing to param",
+  3: "Invalid to address",
+  4: "Bad Credentials",
+  5: "Internal Error",
+  6: "Unroutable message - rejected",
+  7: "Number barred.",
+  8: "Partner account barred.",
+  9: "Partner quota violation (0.00000000)",
+  10: "Too many existing binds",
+  11: "Account not enabled for HTTP",
+  12: "Message too long",
+  14: "Invalid Signature",
+  15: "Illegal Sender Address - rejected",
+  17: "Message has been blocked",
+  22: "Invalid Network Code",
+  23: "Invalid Callback Url",
+  29: "Non White-listed Destination - rejected",
+  32: "Signature And API Secret Disallowed",
+  33: "Number De-activated.",
+};
+
+/**
+ * Vonage's answer for a rejected message: HTTP 200, with the status and its `error-text` in
+ * `messages[0]`. The text defaults to Vonage's usual one for that status; pass your own to quote
+ * a number, as Vonage does (`"Non White-listed Destination - rejected 447700900123"`).
+ *
+ * @example
+ * ```ts
+ * const vonage = startFakeVonage({ respond: () => vonageStatus(29) });
+ * ```
+ */
+export function vonageStatus(status: number, errorText?: string): Response {
+  return Response.json({
+    "message-count": "1",
+    messages: [{
+      status: String(status),
+      "error-text": errorText ?? ERROR_TEXTS[status] ?? "Unknown error",
+    }],
+  });
+}
+
+/** A field's value as a string, if it is a scalar. */
+function field(body: Record<string, unknown>, name: string): string | undefined {
+  const value = body[name];
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return undefined;
+}
+
+async function readBody(
+  req: Request,
+): Promise<Pick<ReceivedRequest, "body" | "encoding" | "raw">> {
+  const raw = await req.text();
+  if (req.headers.get("content-type")?.toLowerCase().includes("json")) {
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
+        return { body: parsed as Record<string, unknown>, encoding: "json", raw };
+      }
+    } catch {
+      // Not JSON after all: its fields are missing, as Vonage would find them.
+    }
+    return { body: {}, encoding: "json", raw };
+  }
+  const body: Record<string, unknown> = {};
+  for (const [name, value] of new URLSearchParams(raw)) {
+    if (!(name in body)) body[name] = value;
+  }
+  return { body, encoding: "form", raw };
+}
+
+/** `user:password` from a Basic header, or `undefined` if there is none that decodes. */
+function basicCredentials(header: string | null): string | undefined {
+  const match = header?.match(/^Basic\s+(\S+)$/i);
+  if (!match?.[1]) return undefined;
+  try {
+    return atob(match[1]);
+  } catch {
+    return "";
+  }
+}
+
+/** What Vonage checks before it looks at the message: `undefined` if the caller is who it says. */
+function authError(
+  req: Request,
+  body: Record<string, unknown>,
+  apiKey: string,
+  apiSecret: string,
+): Response | undefined {
+  const basic = basicCredentials(req.headers.get("authorization"));
+  if (basic !== undefined) {
+    return basic === `${apiKey}:${apiSecret}` ? undefined : vonageStatus(4);
+  }
+  const key = field(body, "api_key");
+  if (!key) return vonageStatus(2, "Missing api_key");
+  const secret = field(body, "api_secret");
+  const sig = field(body, "sig");
+  if (sig !== undefined && secret !== undefined) return vonageStatus(32);
+  // The fake does not compute `sig` hashes: a signed request is one it cannot verify.
+  if (sig !== undefined) return vonageStatus(14);
+  if (secret === undefined) return vonageStatus(2, "Missing api_secret");
+  return key === apiKey && secret === apiSecret ? undefined : vonageStatus(4);
+}
+
+const MESSAGE_TYPES = new Set(["text", "binary", "unicode", "wappush", "vcal", "vcard"]);
+
+/** Vonage's default answer to an authenticated request. */
+function sendMessage(body: Record<string, unknown>): Response {
+  const from = field(body, "from");
+  const to = field(body, "to");
+  const text = field(body, "text");
+  if (!from) return vonageStatus(2, "Missing from param");
+  if (!to) return vonageStatus(2, "Missing to param");
+  if (!text) return vonageStatus(2, "Missing text param");
+  // The spec's pattern for `to` is 7–15 digits; a `+` or any other character is an invalid param.
+  if (!/^\d{7,15}$/.test(to)) return vonageStatus(3, "Invalid to address");
+  const sender = from.replaceAll(" ", "").replace(/^\+/, "");
+  if (/^\d+$/.test(sender) ? sender.length > 15 : !/^[A-Za-z0-9]{1,11}$/.test(sender)) {
+    return vonageStatus(15);
+  }
+  const type = field(body, "type");
+  if (type !== undefined && !MESSAGE_TYPES.has(type)) {
+    return vonageStatus(3, "Invalid message type");
+  }
+  const ttl = field(body, "ttl");
+  if (ttl !== undefined && !(/^\d+$/.test(ttl) && +ttl >= 20000 && +ttl <= 604800000)) {
+    return vonageStatus(3, "Invalid ttl");
+  }
+  const clientRef = field(body, "client-ref");
+  if (clientRef !== undefined && clientRef.length > 100) {
+    return vonageStatus(3, "Invalid client-ref");
+  }
+  const callback = field(body, "callback");
+  if (callback !== undefined && (callback.length > 100 || !URL.canParse(callback))) {
+    return vonageStatus(23);
+  }
+  // Text outside GSM-7 without `type=unicode` is accepted, as Vonage does (and garbles it on the
+  // handset); the tests check the request's `type` themselves.
+  return Response.json({
+    "message-count": "1",
+    messages: [{
+      to,
+      "message-id": crypto.randomUUID(),
+      status: "0",
+      "remaining-balance": "3.14159265",
+      "message-price": "0.03330000",
+      network: "12345",
+      ...(clientRef !== undefined ? { "client-ref": clientRef } : {}),
+    }],
+  });
+}
+
+/** Waits for a release at `close()`, or for the client to give up. */
+function hang(signal: AbortSignal, hanging: Set<(res: Response) => void>): Promise<Response> {
+  return new Promise((resolve) => {
+    const release = (res: Response) => {
+      hanging.delete(release);
+      resolve(res);
+    };
+    hanging.add(release);
+    signal.addEventListener("abort", () => release(new Response(null, { status: 503 })), {
+      once: true,
+    });
+  });
+}
+
+/**
+ * Starts the fake on a free loopback port.
+ *
+ * @example
+ * ```ts
+ * const vonage = startFakeVonage();
+ * await fetch(`${vonage.baseUrl}/sms/json`, {
+ *   method: "POST",
+ *   body: new URLSearchParams({
+ *     api_key: vonage.apiKey, api_secret: vonage.apiSecret,
+ *     from: "Acme", to: "447700900000", text: "Your code is 123456",
+ *   }),
+ * });
+ * await vonage.close();
+ * ```
+ */
+export function startFakeVonage(options: FakeVonageOptions = {}): FakeVonage {
+  const apiKey = options.apiKey ?? FAKE_VONAGE_API_KEY;
+  const apiSecret = options.apiSecret ?? FAKE_VONAGE_API_SECRET;
+  const requests: ReceivedRequest[] = [];
+  const accepted: AcceptedMessage[] = [];
+  const hanging = new Set<(res: Response) => void>();
+
+  async function answer(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    if (url.pathname !== "/sms/json") return new Response("Not Found", { status: 404 });
+    if (req.method !== "POST") return new Response("Method Not Allowed", { status: 405 });
+    const { body, encoding, raw } = await readBody(req);
+    const denied = authError(req, body, apiKey, apiSecret);
+    if (denied) return denied;
+
+    const received: ReceivedRequest = {
+      path: url.pathname,
+      headers: req.headers,
+      body,
+      encoding,
+      raw,
+    };
+    requests.push(received);
+    const given = await options.respond?.(received);
+    if (given === "hang") return await hang(req.signal, hanging);
+    const res = given ?? sendMessage(body);
+
+    if (res.status === 200) {
+      const result = await res.clone().json().catch(() => ({}));
+      const message = result?.messages?.[0];
+      if (message?.status === "0" && typeof message["message-id"] === "string") {
+        accepted.push({
+          id: message["message-id"],
+          to: field(body, "to") ?? "",
+          text: field(body, "text") ?? "",
+        });
+      }
+    }
+    return res;
+  }
+
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, answer);
+  return {
+    baseUrl: `http://127.0.0.1:${server.addr.port}`,
+    apiKey,
+    apiSecret,
+    requests,
+    accepted,
+    async close() {
+      for (const release of [...hanging]) release(new Response(null, { status: 503 }));
+      await server.shutdown();
+    },
+  };
+}
