@@ -520,3 +520,23 @@ Deno.test("deployment: Vonage refuses with the number in its text, Telnyx delive
     await telnyx.close();
   }
 });
+
+Deno.test("a channel a provider doesn't serve is refused without a request", async () => {
+  const fake = startFakeVonage();
+  try {
+    const vonage = createVonageProvider(vonageConfig(fake.baseUrl));
+    const voice: OutboundMessage = {
+      channel: "voice",
+      to: TO,
+      script: { language: "en-US", voice: "x", intro: "Code", again: "Again", digits: ["1"] },
+    };
+    assert.deepEqual(failure(await send(vonage, voice)), {
+      reason: "channel_config",
+      sent: "no",
+      code: undefined,
+    });
+    assert.equal(fake.requests.length, 0);
+  } finally {
+    await fake.close();
+  }
+});

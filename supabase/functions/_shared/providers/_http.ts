@@ -137,3 +137,13 @@ export function member(value: unknown, key: string): unknown {
     ? (value as Record<string, unknown>)[key]
     : undefined;
 }
+
+/** A message for a channel the provider doesn't serve (the router never sends one). */
+export function notServed(provider: string, channel: string): SendFailure {
+  return {
+    ok: false,
+    reason: "channel_config",
+    sent: "no",
+    detail: `${provider} has no ${channel}`,
+  };
+}

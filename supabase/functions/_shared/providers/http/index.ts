@@ -10,7 +10,14 @@
  */
 import { Webhook } from "standardwebhooks";
 import type { FailureReason } from "../../delivery/types.ts";
-import { callProvider, isFailure, member, type SendFailure, statusFailure } from "../_http.ts";
+import {
+  callProvider,
+  isFailure,
+  member,
+  notServed,
+  type SendFailure,
+  statusFailure,
+} from "../_http.ts";
 import type { OutboundMessage, Provider, SendResult } from "../types.ts";
 import type { HttpProviderConfig } from "./config.ts";
 
@@ -89,12 +96,7 @@ export function createHttpProvider(
     channels: config.channels,
     async send(message, { signal, deliveryKey }): Promise<SendResult> {
       if (message.channel === "whatsapp" || !config.channels.includes(message.channel)) {
-        return {
-          ok: false,
-          reason: "channel_config",
-          sent: "no",
-          detail: `http gateway has no ${message.channel}`,
-        };
+        return notServed("http", message.channel);
       }
       const payload = message.channel === "sms"
         ? {

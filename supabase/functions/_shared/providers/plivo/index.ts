@@ -12,6 +12,7 @@ import {
   callProvider,
   isFailure,
   member,
+  notServed,
   type SendFailure,
   statusFailure,
 } from "../_http.ts";
@@ -59,14 +60,7 @@ export function createPlivoProvider(config: PlivoConfig, deps: PlivoProviderDeps
     name: "plivo",
     channels: ["sms"],
     async send(message, { signal }): Promise<SendResult> {
-      if (message.channel !== "sms") {
-        return {
-          ok: false,
-          reason: "channel_config",
-          sent: "no",
-          detail: `plivo has no ${message.channel}`,
-        };
-      }
+      if (message.channel !== "sms") return notServed("plivo", message.channel);
       const body = {
         ...("src" in config.sender
           ? { src: config.sender.src }

@@ -8,7 +8,14 @@
  * @module
  */
 import type { FailureReason } from "../../delivery/types.ts";
-import { callProvider, isFailure, member, type SendFailure, statusFailure } from "../_http.ts";
+import {
+  callProvider,
+  isFailure,
+  member,
+  notServed,
+  type SendFailure,
+  statusFailure,
+} from "../_http.ts";
 import type { Provider, SendResult } from "../types.ts";
 import type { TelnyxConfig } from "./config.ts";
 
@@ -72,14 +79,7 @@ export function createTelnyxProvider(
     name: "telnyx",
     channels: ["sms"],
     async send(message, { signal }): Promise<SendResult> {
-      if (message.channel !== "sms") {
-        return {
-          ok: false,
-          reason: "channel_config",
-          sent: "no",
-          detail: `telnyx has no ${message.channel}`,
-        };
-      }
+      if (message.channel !== "sms") return notServed("telnyx", message.channel);
       const body = {
         to: message.to.e164,
         text: message.body,

@@ -10,7 +10,14 @@
  */
 import { smsEncoding } from "../../delivery/sms-encoding.ts";
 import type { FailureReason } from "../../delivery/types.ts";
-import { callProvider, isFailure, member, type SendFailure, statusFailure } from "../_http.ts";
+import {
+  callProvider,
+  isFailure,
+  member,
+  notServed,
+  type SendFailure,
+  statusFailure,
+} from "../_http.ts";
 import type { Provider, SendResult } from "../types.ts";
 import type { VonageConfig } from "./config.ts";
 
@@ -65,14 +72,7 @@ export function createVonageProvider(
     name: "vonage",
     channels: ["sms"],
     async send(message, { signal }): Promise<SendResult> {
-      if (message.channel !== "sms") {
-        return {
-          ok: false,
-          reason: "channel_config",
-          sent: "no",
-          detail: `vonage has no ${message.channel}`,
-        };
-      }
+      if (message.channel !== "sms") return notServed("vonage", message.channel);
       const form = new URLSearchParams({
         api_key: config.apiKey,
         api_secret: config.apiSecret,
