@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { serveFake } from "./_server.ts";
 import { Webhook } from "standardwebhooks";
 
 /** One verified request the fake received. */
@@ -119,20 +120,6 @@ interface Kept {
   readonly body: string;
 }
 
-/** Waits for a release at `close()`, or for the client to give up. */
-function hang(signal: AbortSignal, hanging: Set<(res: Response) => void>): Promise<Response> {
-  return new Promise((resolve) => {
-    const release = (res: Response) => {
-      hanging.delete(release);
-      resolve(res);
-    };
-    hanging.add(release);
-    signal.addEventListener("abort", () => release(new Response(null, { status: 503 })), {
-      once: true,
-    });
-  });
-}
-
 /**
  * Starts the fake on a free loopback port.
  *
@@ -163,7 +150,6 @@ export function startFakeGateway(options: FakeGatewayOptions = {}): FakeGateway 
   const ids: string[] = [];
   const kept = new Map<string, Kept>();
   const acceptedIds = new Set<string>();
-  const hanging = new Set<(res: Response) => void>();
 
   async function answer(req: Request): Promise<Response> {
     if (req.method !== "POST") return gatewayError(405, "method_not_allowed");
@@ -207,7 +193,7 @@ export function startFakeGateway(options: FakeGatewayOptions = {}): FakeGateway 
     }
 
     const given = await options.respond?.(received);
-    if (given === "hang") return await hang(req.signal, hanging);
+    if (given === "hang") return await server.hang(req.signal);
     const res = given ?? send(body);
 
     if (res.ok) {
@@ -235,8 +221,8 @@ export function startFakeGateway(options: FakeGatewayOptions = {}): FakeGateway 
     return res;
   }
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, answer);
-  const baseUrl = `http://127.0.0.1:${server.addr.port}`;
+  const server = serveFake(answer);
+  const baseUrl = server.baseUrl;
   return {
     baseUrl,
     url: `${baseUrl}/send`,
@@ -244,9 +230,6 @@ export function startFakeGateway(options: FakeGatewayOptions = {}): FakeGateway 
     requests,
     accepted,
     ids,
-    async close() {
-      for (const release of [...hanging]) release(new Response(null, { status: 503 }));
-      await server.shutdown();
-    },
+    close: server.close,
   };
 }

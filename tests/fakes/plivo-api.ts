@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { serveFake } from "./_server.ts";
 
 /** One authenticated send request the fake received. */
 export interface ReceivedRequest {
@@ -138,20 +139,6 @@ function sendMessage(body: Record<string, unknown>): Response {
   }, { status: 202 });
 }
 
-/** Waits for a release at `close()`, or for the client to give up. */
-function hang(signal: AbortSignal, hanging: Set<(res: Response) => void>): Promise<Response> {
-  return new Promise((resolve) => {
-    const release = (res: Response) => {
-      hanging.delete(release);
-      resolve(res);
-    };
-    hanging.add(release);
-    signal.addEventListener("abort", () => release(new Response(null, { status: 503 })), {
-      once: true,
-    });
-  });
-}
-
 /**
  * Starts the fake on a free loopback port.
  *
@@ -174,7 +161,6 @@ export function startFakePlivo(options: FakePlivoOptions = {}): FakePlivo {
   const authToken = options.authToken ?? FAKE_PLIVO_AUTH_TOKEN;
   const requests: ReceivedRequest[] = [];
   const accepted: AcceptedMessage[] = [];
-  const hanging = new Set<(res: Response) => void>();
   const expectedAuth = `Basic ${btoa(`${authId}:${authToken}`)}`;
 
   async function answer(req: Request): Promise<Response> {
@@ -205,7 +191,7 @@ export function startFakePlivo(options: FakePlivoOptions = {}): FakePlivo {
     };
     requests.push(received);
     const given = await options.respond?.(received);
-    if (given === "hang") return await hang(req.signal, hanging);
+    if (given === "hang") return await server.hang(req.signal);
     const res = given ??
       (Object.keys(body).length === 0 ? plivoError(400, "invalid JSON body") : sendMessage(body));
 
@@ -229,16 +215,13 @@ export function startFakePlivo(options: FakePlivoOptions = {}): FakePlivo {
     return res;
   }
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, answer);
+  const server = serveFake(answer);
   return {
-    baseUrl: `http://127.0.0.1:${server.addr.port}`,
+    baseUrl: server.baseUrl,
     authId,
     authToken,
     requests,
     accepted,
-    async close() {
-      for (const release of [...hanging]) release(new Response(null, { status: 503 }));
-      await server.shutdown();
-    },
+    close: server.close,
   };
 }

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { serveFake } from "./_server.ts";
 
 /** One authenticated send request the fake received. */
 export interface ReceivedRequest {
@@ -219,20 +220,6 @@ function sendMessage(body: Record<string, unknown>): Response {
   });
 }
 
-/** Waits for a release at `close()`, or for the client to give up. */
-function hang(signal: AbortSignal, hanging: Set<(res: Response) => void>): Promise<Response> {
-  return new Promise((resolve) => {
-    const release = (res: Response) => {
-      hanging.delete(release);
-      resolve(res);
-    };
-    hanging.add(release);
-    signal.addEventListener("abort", () => release(new Response(null, { status: 503 })), {
-      once: true,
-    });
-  });
-}
-
 /**
  * Starts the fake on a free loopback port.
  *
@@ -254,7 +241,6 @@ export function startFakeVonage(options: FakeVonageOptions = {}): FakeVonage {
   const apiSecret = options.apiSecret ?? FAKE_VONAGE_API_SECRET;
   const requests: ReceivedRequest[] = [];
   const accepted: AcceptedMessage[] = [];
-  const hanging = new Set<(res: Response) => void>();
 
   async function answer(req: Request): Promise<Response> {
     const url = new URL(req.url);
@@ -273,7 +259,7 @@ export function startFakeVonage(options: FakeVonageOptions = {}): FakeVonage {
     };
     requests.push(received);
     const given = await options.respond?.(received);
-    if (given === "hang") return await hang(req.signal, hanging);
+    if (given === "hang") return await server.hang(req.signal);
     const res = given ?? sendMessage(body);
 
     if (res.status === 200) {
@@ -290,16 +276,13 @@ export function startFakeVonage(options: FakeVonageOptions = {}): FakeVonage {
     return res;
   }
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, answer);
+  const server = serveFake(answer);
   return {
-    baseUrl: `http://127.0.0.1:${server.addr.port}`,
+    baseUrl: server.baseUrl,
     apiKey,
     apiSecret,
     requests,
     accepted,
-    async close() {
-      for (const release of [...hanging]) release(new Response(null, { status: 503 }));
-      await server.shutdown();
-    },
+    close: server.close,
   };
 }
