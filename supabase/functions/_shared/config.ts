@@ -11,7 +11,12 @@ import { type LimitsConfig, LINE_TYPES, parseRateLimit } from "./delivery/limits
 import type { MessageSettings } from "./delivery/messages.ts";
 import { PLACEHOLDERS, placeholdersOf } from "./delivery/templates.ts";
 import type { Channel } from "./delivery/types.ts";
-import { type ChannelPolicy, parseChannelList, parseChannelRules } from "./delivery/policy.ts";
+import {
+  type ChannelPolicy,
+  parseChannelList,
+  parseChannelRules,
+  parseCountryRules,
+} from "./delivery/policy.ts";
 import { httpProviderSettings } from "./providers/http/config.ts";
 import type { HttpProviderConfig } from "./providers/http/config.ts";
 import { plivoSettings } from "./providers/plivo/config.ts";
@@ -376,33 +381,8 @@ export function parseProviderList(text: string): ProviderName[] {
 
 /** `IN=plivo,twilio;GB,IE=vonage;*=twilio`, in the syntax of `OTP_CHANNEL_RULES`. */
 export function parseProviderRules(text: string): ProviderRule[] {
-  const rules: ProviderRule[] = [];
-  const seen = new Set<string>();
-  for (const [i, part] of text.split(";").map((s) => s.trim()).filter((s) => s).entries()) {
-    const eq = part.indexOf("=");
-    if (eq < 0) throw new Error(`rule ${i + 1} must look like IN=plivo,twilio`);
-    const left = part.slice(0, eq).trim().toUpperCase();
-    let providers: ProviderName[];
-    try {
-      providers = parseProviderList(part.slice(eq + 1));
-    } catch (err) {
-      throw new Error(`rule ${i + 1} ${(err as Error).message}`);
-    }
-    const countries = left === "*"
-      ? "*"
-      : left.split(",").map((c) => c.trim()).filter((c) => c !== "");
-    if (
-      countries !== "*" && (countries.length === 0 || countries.some((c) => !/^[A-Z]{2}$/.test(c)))
-    ) {
-      throw new Error(`rule ${i + 1} must name countries as ISO codes such as IN or *`);
-    }
-    for (const c of countries === "*" ? ["*"] : countries) {
-      if (seen.has(c)) throw new Error(`${c} appears in more than one rule`);
-      seen.add(c);
-    }
-    rules.push({ countries, providers });
-  }
-  return rules;
+  return parseCountryRules(text, parseProviderList, { example: "IN=plivo,twilio", country: "IN" })
+    .map(({ countries, items }) => ({ countries, providers: items }));
 }
 
 /** Every provider the routing names, in order of first mention. */

@@ -67,10 +67,10 @@ function preference(metadata: Readonly<Record<string, unknown>> | undefined, key
 }
 
 /** The rule for a country: a rule naming it, else a `*` rule, else none. */
-export function ruleFor(
-  rules: readonly ChannelRule[],
+export function ruleFor<R extends { readonly countries: readonly string[] | "*" }>(
+  rules: readonly R[],
   country: string | undefined,
-): ChannelRule | undefined {
+): R | undefined {
   const named = country
     ? rules.find((r) => r.countries !== "*" && r.countries.includes(country))
     : undefined;
@@ -137,33 +137,47 @@ export function parseChannelList(text: string): Channel[] {
  * Throws an `Error` whose message says what is wrong.
  */
 export function parseChannelRules(text: string): ChannelRule[] {
-  const rules: ChannelRule[] = [];
+  return parseCountryRules(text, parseChannelList, { example: "BR,MX=whatsapp,sms", country: "BR" })
+    .map(({ countries, items }) => ({ countries, channels: items }));
+}
+
+/**
+ * Parses `;`-separated country rules (`BR,MX=a,b;*=c`), each list read by `parseList`; a country
+ * (or `*`) may appear in one rule only. Errors name the rule and show `example`.
+ */
+export function parseCountryRules<T>(
+  text: string,
+  parseList: (text: string) => T[],
+  example: { readonly example: string; readonly country: string },
+): { countries: readonly string[] | "*"; items: T[] }[] {
+  const rules: { countries: readonly string[] | "*"; items: T[] }[] = [];
   const seen = new Set<string>();
   for (const [i, part] of text.split(";").map((s) => s.trim()).filter((s) => s).entries()) {
     const eq = part.indexOf("=");
-    if (eq < 0) throw new Error(`rule ${i + 1} must look like BR,MX=whatsapp,sms`);
+    if (eq < 0) throw new Error(`rule ${i + 1} must look like ${example.example}`);
     const left = part.slice(0, eq).trim().toUpperCase();
-    const channels = (() => {
-      try {
-        return parseChannelList(part.slice(eq + 1));
-      } catch (err) {
-        throw new Error(`rule ${i + 1} ${(err as Error).message}`);
-      }
-    })();
+    let items: T[];
+    try {
+      items = parseList(part.slice(eq + 1));
+    } catch (err) {
+      throw new Error(`rule ${i + 1} ${(err as Error).message}`);
+    }
     let countries: string[] | "*";
     if (left === "*") {
       countries = "*";
     } else {
       countries = left.split(",").map((c) => c.trim()).filter((c) => c !== "");
       if (countries.length === 0 || countries.some((c) => !/^[A-Z]{2}$/.test(c))) {
-        throw new Error(`rule ${i + 1} must name countries as ISO codes such as BR or *`);
+        throw new Error(
+          `rule ${i + 1} must name countries as ISO codes such as ${example.country} or *`,
+        );
       }
     }
     for (const c of countries === "*" ? ["*"] : countries) {
       if (seen.has(c)) throw new Error(`${c} appears in more than one rule`);
       seen.add(c);
     }
-    rules.push({ countries, channels });
+    rules.push({ countries, items });
   }
   return rules;
 }

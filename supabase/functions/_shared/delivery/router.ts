@@ -13,7 +13,7 @@ import type { Logger } from "../log.ts";
 import type { OutboundMessage, Provider, SendResult } from "../providers/types.ts";
 import type { ProviderRouting } from "../config.ts";
 import type { Messages } from "./messages.ts";
-import { type ChannelPlan, type ChannelPolicy, planChannels } from "./policy.ts";
+import { type ChannelPlan, type ChannelPolicy, planChannels, ruleFor } from "./policy.ts";
 import type {
   Attempt,
   Channel,
@@ -194,17 +194,6 @@ export function providerOrder(
     ? names.flatMap((name) => providers.filter((p) => p.name === name))
     : [...providers];
   return ordered.filter((p) => p.channels.includes(channel));
-}
-
-/** The rule for a country: a rule naming it, else a `*` rule. */
-function ruleFor<R extends { readonly countries: readonly string[] | "*" }>(
-  rules: readonly R[],
-  country: string | undefined,
-): R | undefined {
-  const named = country
-    ? rules.find((r) => r.countries !== "*" && r.countries.includes(country))
-    : undefined;
-  return named ?? rules.find((r) => r.countries === "*");
 }
 
 const USER_SIDE: ReadonlySet<FailureReason> = new Set([

@@ -45,6 +45,7 @@ export const telnyxSettings: ProviderSettings<TelnyxConfig> = {
   parse(env, _context, problems) {
     const e = parseWith(schema, env, problems);
     if (!e) return undefined;
+    const before = problems.length;
     if (!e.TELNYX_API_KEY) {
       problems.push({ variable: "TELNYX_API_KEY", message: "is required with telnyx" });
     }
@@ -61,8 +62,7 @@ export const telnyxSettings: ProviderSettings<TelnyxConfig> = {
         message: "is required with an alphanumeric TELNYX_SMS_FROM",
       });
     }
-    if (!e.TELNYX_API_KEY || (!from && !profile)) return undefined;
-    if (from && isAlphanumericSender(from) && !profile) return undefined;
+    if (!e.TELNYX_API_KEY || problems.length > before) return undefined;
     return {
       kind: "telnyx",
       apiKey: e.TELNYX_API_KEY,
