@@ -15,9 +15,9 @@ import type {
   OutboundMessage,
   Provider,
   SendResult,
-} from "../supabase/functions/_shared/providers/types.ts";
+} from "../supabase/functions/_shared/delivery/ports.ts";
 import { createMemoryDedupeStore } from "../supabase/functions/_shared/store/memory.ts";
-import type { DedupeStore } from "../supabase/functions/_shared/store/types.ts";
+import type { DedupeStore } from "../supabase/functions/_shared/delivery/ports.ts";
 import { signWebhook } from "../supabase/functions/_shared/webhook-sign.ts";
 
 /** The Standard Webhooks reference secret. */

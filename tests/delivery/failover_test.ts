@@ -20,7 +20,7 @@ import type {
 } from "../../supabase/functions/_shared/delivery/types.ts";
 import { createLogger } from "../../supabase/functions/_shared/log.ts";
 import { parsePhone } from "../../supabase/functions/_shared/phone.ts";
-import type { Provider, SendResult } from "../../supabase/functions/_shared/providers/types.ts";
+import type { Provider, SendResult } from "../../supabase/functions/_shared/delivery/ports.ts";
 import { withDevDefaults } from "../../scripts/_dev-defaults.ts";
 import { captureLogs, TEST_SECRET } from "../_helpers.ts";
 

@@ -18,7 +18,7 @@ import type {
   OutboundMessage,
   Provider,
   SendResult,
-} from "../../supabase/functions/_shared/providers/types.ts";
+} from "../../supabase/functions/_shared/delivery/ports.ts";
 import { captureLogs } from "../_helpers.ts";
 
 const ALL: Channel[] = ["sms", "whatsapp", "voice"];

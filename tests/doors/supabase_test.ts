@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { appFromEnv } from "../../supabase/functions/_shared/bootstrap.ts";
 import type { FailureReason } from "../../supabase/functions/_shared/delivery/types.ts";
 import { MAX_BODY_BYTES } from "../../supabase/functions/_shared/doors/supabase.ts";
-import type { SendResult } from "../../supabase/functions/_shared/providers/types.ts";
+import type { SendResult } from "../../supabase/functions/_shared/delivery/ports.ts";
 import {
   captureLogs,
   NOW_MS,

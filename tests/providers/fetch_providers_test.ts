@@ -13,7 +13,7 @@ import type { VonageConfig } from "../../supabase/functions/_shared/providers/vo
 import type {
   OutboundMessage,
   SendResult,
-} from "../../supabase/functions/_shared/providers/types.ts";
+} from "../../supabase/functions/_shared/delivery/ports.ts";
 import { parsePhone } from "../../supabase/functions/_shared/phone.ts";
 import { FAKE_GATEWAY_SECRET, gatewayError, startFakeGateway } from "../fakes/http-gateway.ts";
 import {

@@ -8,7 +8,7 @@ import {
   SDK_VERSION,
   twilioHostname,
 } from "../../supabase/functions/_shared/providers/twilio/sdk.ts";
-import type { OutboundMessage } from "../../supabase/functions/_shared/providers/types.ts";
+import type { OutboundMessage } from "../../supabase/functions/_shared/delivery/ports.ts";
 import {
   type FakeTwilio,
   type FakeTwilioOptions,

@@ -14,9 +14,9 @@ import type { KeyedHash, Refusal } from "./delivery/limits.ts";
 import { CHANNELS, type DeliveryRequest } from "./delivery/types.ts";
 import { createSupabaseDoor, supabaseFailure } from "./doors/supabase.ts";
 import type { Logger } from "./log.ts";
-import type { Provider } from "./providers/types.ts";
+import type { Provider } from "./delivery/ports.ts";
 import { createTwilioStatusDoor, loadTwilioWebhooks } from "./doors/twilio-status.ts";
-import type { DedupeStore, StatusLog, StoreStatus } from "./store/types.ts";
+import type { DedupeStore, StatusLog, StoreStatus } from "./delivery/ports.ts";
 import { VERSION } from "./version.ts";
 import { createWebhookVerifier } from "./webhook.ts";
 

@@ -19,13 +19,7 @@ import { createMessages, segmentReport } from "./delivery/messages.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createConsoleProvider } from "./providers/console.ts";
 import { createTwilioProvider } from "./providers/twilio/index.ts";
-import type { Provider } from "./providers/types.ts";
-import {
-  checkLimits,
-  type CounterStore,
-  createKeyedHash,
-  type KeyedHash,
-} from "./delivery/limits.ts";
+import { checkLimits, createKeyedHash, type KeyedHash } from "./delivery/limits.ts";
 import type { Channel, DeliveryRequest } from "./delivery/types.ts";
 import { createMemoryCounterStore, createMemoryDedupeStore } from "./store/memory.ts";
 import {
@@ -37,7 +31,13 @@ import {
   readHashKey,
 } from "./store/postgres.ts";
 import { createResilientCounters, createResilientStore } from "./store/resilient.ts";
-import type { DedupeStore, StatusLog, StoreStatus } from "./store/types.ts";
+import type {
+  CounterStore,
+  DedupeStore,
+  Provider,
+  StatusLog,
+  StoreStatus,
+} from "./delivery/ports.ts";
 
 /** Options of {@linkcode appFromEnv}. */
 export interface BootstrapOptions {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { ProviderRouting as Routing, ProviderRule as Rule } from "./delivery/policy.ts";
 import { z } from "zod";
 import { type LimitsConfig, LINE_TYPES, parseRateLimit } from "./delivery/limits.ts";
 import type { MessageSettings } from "./delivery/messages.ts";
@@ -59,18 +60,10 @@ export type ProviderConfig =
   | ConsoleConfig;
 
 /** A per-country provider order (`OTP_PROVIDER_RULES`). */
-export interface ProviderRule {
-  readonly countries: readonly string[] | "*";
-  readonly providers: readonly ProviderName[];
-}
+export type ProviderRule = Rule<ProviderName>;
 
 /** Which providers a delivery tries, in which order. */
-export interface ProviderRouting {
-  /** `OTP_PROVIDERS` (or the one provider): the order when no rule matches. */
-  readonly order: readonly ProviderName[];
-  /** `OTP_PROVIDER_RULES`: a matching rule's list is the whole order for that country. */
-  readonly rules: readonly ProviderRule[];
-}
+export type ProviderRouting = Routing<ProviderName>;
 
 /** Where shared state lives. */
 export type StoreConfig =

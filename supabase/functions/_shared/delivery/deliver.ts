@@ -6,7 +6,7 @@
  */
 import { within } from "../async.ts";
 import { maskPhone } from "../log.ts";
-import type { Claim, DedupeStore } from "../store/types.ts";
+import type { Claim, DedupeStore } from "./ports.ts";
 import type { KeyedHash, Refusal } from "./limits.ts";
 import { route, type RouterDeps } from "./router.ts";
 import type { DeliveryRequest, Outcome } from "./types.ts";

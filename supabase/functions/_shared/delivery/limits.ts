@@ -11,6 +11,7 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { LineType, PhoneNumber } from "../phone.ts";
+import type { CounterHit, CounterStore } from "./ports.ts";
 import type { FailureReason } from "./types.ts";
 
 /** A count per window, e.g. `5/15m`. */
@@ -33,24 +34,6 @@ export interface LimitsConfig {
   readonly blockedCountries: readonly string[];
   /** libphonenumber types refused outright. */
   readonly blockedTypes: readonly string[];
-}
-
-/** One counter to increment. */
-export interface CounterHit {
-  readonly scope: LimitScope;
-  /** A keyed hash of what is counted; never the number or IP itself. */
-  readonly key: string;
-  /** Start of the fixed window, ms since the epoch divided by the window. */
-  readonly bucket: number;
-  readonly windowMs: number;
-}
-
-/** Where counters live: memory for one instance, PostgreSQL for all. */
-export interface CounterStore {
-  /** Increments every counter at once and returns their new counts, in order. */
-  hit(hits: readonly CounterHit[]): Promise<number[]>;
-  /** Takes back the increments of a refused request (best effort). */
-  undo(hits: readonly CounterHit[]): Promise<void>;
 }
 
 const UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -12,6 +12,20 @@
 import type { PhoneNumber } from "../phone.ts";
 import { type Channel, CHANNELS } from "./types.ts";
 
+/** A per-country provider order (`OTP_PROVIDER_RULES`); the core knows providers by name. */
+export interface ProviderRule<N extends string = string> {
+  readonly countries: readonly string[] | "*";
+  readonly providers: readonly N[];
+}
+
+/** Which providers a delivery tries, in which order. */
+export interface ProviderRouting<N extends string = string> {
+  /** `OTP_PROVIDERS` (or the one provider): the order when no rule matches. */
+  readonly order: readonly N[];
+  /** `OTP_PROVIDER_RULES`: a matching rule's list is the whole order for that country. */
+  readonly rules: readonly ProviderRule<N>[];
+}
+
 /** Countries (ISO 3166-1 alpha-2, or `*` for any) and the channel order for them. */
 export interface ChannelRule {
   readonly countries: readonly string[] | "*";

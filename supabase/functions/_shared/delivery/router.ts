@@ -10,10 +10,15 @@
  */
 import { within } from "../async.ts";
 import type { Logger } from "../log.ts";
-import type { OutboundMessage, Provider, SendResult } from "../providers/types.ts";
-import type { ProviderRouting } from "../config.ts";
+import type { OutboundMessage, Provider, SendResult } from "./ports.ts";
 import type { Messages } from "./messages.ts";
-import { type ChannelPlan, type ChannelPolicy, planChannels, ruleFor } from "./policy.ts";
+import {
+  type ChannelPlan,
+  type ChannelPolicy,
+  planChannels,
+  type ProviderRouting,
+  ruleFor,
+} from "./policy.ts";
 import type {
   Attempt,
   Channel,

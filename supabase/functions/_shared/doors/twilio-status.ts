@@ -13,7 +13,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { Logger } from "../log.ts";
-import type { StatusLog } from "../store/types.ts";
+import type { StatusLog } from "../delivery/ports.ts";
 
 /** The SDK's webhook signature check. */
 export interface TwilioWebhooks {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { SendResult } from "./types.ts";
+import type { SendResult } from "../delivery/ports.ts";
 
 /** A failed send. */
 export type SendFailure = Extract<SendResult, { ok: false }>;

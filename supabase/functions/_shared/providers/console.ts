@@ -7,7 +7,7 @@
  * @module
  */
 import { maskPhone } from "../log.ts";
-import type { OutboundMessage, Provider } from "./types.ts";
+import type { OutboundMessage, Provider } from "../delivery/ports.ts";
 
 /** Options of {@linkcode createConsoleProvider}. */
 export interface ConsoleProviderOptions {

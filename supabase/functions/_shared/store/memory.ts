@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { type CounterStore, REFUSALS } from "../delivery/limits.ts";
+import { REFUSALS } from "../delivery/limits.ts";
 import type { Outcome } from "../delivery/types.ts";
-import type { Claim, DedupeStore } from "./types.ts";
+import type { Claim, CounterStore, DedupeStore } from "../delivery/ports.ts";
 
 /** Options of {@linkcode createMemoryDedupeStore}. */
 export interface MemoryStoreOptions {

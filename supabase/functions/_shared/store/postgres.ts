@@ -10,16 +10,16 @@
  */
 import type postgres from "postgres";
 import type { Outcome } from "../delivery/types.ts";
-import type { CounterStore } from "../delivery/limits.ts";
 import { isFinal } from "./memory.ts";
 import type {
   Claim,
   ClaimOptions,
+  CounterStore,
   DedupeStore,
   DeliveryRecord,
   StatusLog,
   StoreStatus,
-} from "./types.ts";
+} from "../delivery/ports.ts";
 
 /** Options of {@linkcode createPostgresDedupeStore}. */
 export interface PostgresStoreOptions {

@@ -9,12 +9,19 @@
  *
  * @module
  */
-import type { CounterHit, CounterStore } from "../delivery/limits.ts";
 import type { Outcome } from "../delivery/types.ts";
 import type { Logger } from "../log.ts";
 import { MigrationMissingError } from "./postgres.ts";
-import type { Claim, ClaimOptions, DedupeStore, DeliveryRecord, StoreStatus } from "./types.ts";
-import { StoreUnavailableError } from "./types.ts";
+import {
+  type Claim,
+  type ClaimOptions,
+  type CounterHit,
+  type CounterStore,
+  type DedupeStore,
+  type DeliveryRecord,
+  type StoreStatus,
+  StoreUnavailableError,
+} from "../delivery/ports.ts";
 
 /** `OTP_STORE_ON_FAILURE`. */
 export type StoreFailureMode = "open" | "closed";

@@ -18,7 +18,7 @@ import {
   type SendFailure,
   statusFailure,
 } from "../_http.ts";
-import type { OutboundMessage, Provider, SendResult } from "../types.ts";
+import type { OutboundMessage, Provider, SendResult } from "../../delivery/ports.ts";
 import type { HttpProviderConfig } from "./config.ts";
 
 /** The reasons a gateway may give with a 4xx; anything else is the gateway's own failure. */

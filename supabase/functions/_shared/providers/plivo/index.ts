@@ -16,7 +16,7 @@ import {
   type SendFailure,
   statusFailure,
 } from "../_http.ts";
-import type { Provider, SendResult } from "../types.ts";
+import type { Provider, SendResult } from "../../delivery/ports.ts";
 import type { PlivoConfig } from "./config.ts";
 
 /** Options of {@linkcode createPlivoProvider}. */

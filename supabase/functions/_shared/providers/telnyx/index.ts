@@ -16,7 +16,7 @@ import {
   type SendFailure,
   statusFailure,
 } from "../_http.ts";
-import type { Provider, SendResult } from "../types.ts";
+import type { Provider, SendResult } from "../../delivery/ports.ts";
 import type { TelnyxConfig } from "./config.ts";
 
 /** What Telnyx's error codes mean for a delivery. */

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Channel, FailureReason, SentState } from "../../delivery/types.ts";
-import type { SendResult } from "../types.ts";
+import type { SendResult } from "../../delivery/ports.ts";
 import { TwilioAnswerLostError } from "./http.ts";
 
 /** Codes that mean the same on every channel. */

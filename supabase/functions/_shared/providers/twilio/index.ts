@@ -10,7 +10,7 @@
  */
 import { raceAbort } from "../../async.ts";
 import { twilioChannels, type TwilioConfig } from "./config.ts";
-import type { Provider, SendResult } from "../types.ts";
+import type { Provider, SendResult } from "../../delivery/ports.ts";
 import { classifyTwilioError, isTwilioError } from "./errors.ts";
 import { createTwilioHttpClient, TwilioAnswerLostError } from "./http.ts";
 import { sendSms } from "./sms.ts";

@@ -18,7 +18,7 @@ import {
   type SendFailure,
   statusFailure,
 } from "../_http.ts";
-import type { Provider, SendResult } from "../types.ts";
+import type { Provider, SendResult } from "../../delivery/ports.ts";
 import type { VonageConfig } from "./config.ts";
 
 /**

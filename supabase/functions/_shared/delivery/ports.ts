@@ -1,0 +1,169 @@
+/**
+ * The ports of the core: what delivery needs from the outside world, defined here, in the core.
+ * Adapters (providers/, store/) import these and implement them; the core never imports an
+ * adapter.
+ *
+ * - {@linkcode Provider}: something that hands one message to a telephony network.
+ * - {@linkcode DedupeStore}, {@linkcode CounterStore}, {@linkcode StatusLog}: shared state.
+ *
+ * @module
+ */
+import type { PhoneNumber } from "../phone.ts";
+import type { VoiceScript } from "./messages.ts";
+import type { Channel, FailureReason, Outcome, SentState } from "./types.ts";
+import type { LimitScope } from "./limits.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Providers
+// ---------------------------------------------------------------------------------------------
+
+/** One rendered message for one channel. Never logged, except by the console provider. */
+export type OutboundMessage =
+  | {
+    readonly channel: "sms";
+    readonly to: PhoneNumber;
+    readonly body: string;
+    /** The code the body carries; absent in a notice. For gateways that want it apart. */
+    readonly code?: string;
+    /** The body's language (BCP 47), where our templates wrote it. */
+    readonly language?: string;
+  }
+  | {
+    readonly channel: "whatsapp";
+    readonly to: PhoneNumber;
+    /** The code, the one variable of an approved authentication template. */
+    readonly code: string;
+  }
+  | {
+    readonly channel: "voice";
+    readonly to: PhoneNumber;
+    readonly script: VoiceScript;
+    /** The code the script reads; absent in a notice. */
+    readonly code?: string;
+  };
+
+/** What a send needs besides the message. */
+export interface SendOptions {
+  /** Aborts the call: the provider must settle soon after. */
+  readonly signal: AbortSignal;
+  /**
+   * The same for every retry of one delivery (its dedupe key): providers that can deduplicate
+   * (the owner's gateway) derive their idempotency key from it. Never logged.
+   */
+  readonly deliveryKey?: string;
+}
+
+/** What a provider says about one message. */
+export type SendResult =
+  | { readonly ok: true; readonly id: string }
+  | {
+    readonly ok: false;
+    readonly reason: FailureReason;
+    readonly sent: SentState;
+    /** Loggable: provider status and error code, no code, number or secret. */
+    readonly detail: string;
+    /** The provider's own error code, when it gave one (Twilio's 21211, …). */
+    readonly providerCode?: number;
+  };
+
+/** A telephony provider. */
+export interface Provider {
+  /**
+   * Short name for logs, answers and routing (`twilio`, `vonage`, …, `console`). Channels of one
+   * provider share its credentials: when those are wrong, none of its channels is tried again.
+   */
+  readonly name: string;
+  /** Channels this provider is configured for. */
+  readonly channels: readonly Channel[];
+  /** Sends one message; must settle soon after `signal` aborts. Never throws. */
+  send(message: OutboundMessage, options: SendOptions): Promise<SendResult>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared state
+// ---------------------------------------------------------------------------------------------
+
+/** One counter to increment. */
+export interface CounterHit {
+  readonly scope: LimitScope;
+  /** A keyed hash of what is counted; never the number or IP itself. */
+  readonly key: string;
+  /** Start of the fixed window, ms since the epoch divided by the window. */
+  readonly bucket: number;
+  readonly windowMs: number;
+}
+
+/** Where counters live: memory for one instance, PostgreSQL for all. */
+export interface CounterStore {
+  /** Increments every counter at once and returns their new counts, in order. */
+  hit(hits: readonly CounterHit[]): Promise<number[]>;
+  /** Takes back the increments of a refused request (best effort). */
+  undo(hits: readonly CounterHit[]): Promise<void>;
+}
+
+/** Answer of {@linkcode DedupeStore.claim}. */
+export type Claim =
+  /** Nobody else is delivering this key: the caller must deliver and then `settle`. */
+  | { readonly kind: "first" }
+  /**
+   * The key was seen: `outcome` resolves with the first delivery's outcome (at once when it is
+   * already known).
+   */
+  | { readonly kind: "duplicate"; readonly outcome: Promise<Outcome> };
+
+/** What the delivery log keeps about a delivery besides its outcome: no code, no full number. */
+export interface DeliveryRecord {
+  /** `+4474•••••456`. */
+  readonly toMasked: string;
+  /** The keyed hash the per-number limit counts with; computed only by stores that keep it. */
+  readonly toHash?: () => Promise<string>;
+  readonly country?: string;
+  readonly numberType: string;
+  readonly ms: number;
+}
+
+/** What a claim is about. */
+export interface ClaimOptions {
+  /** How long a retry of the same request is answered from this claim. */
+  readonly ttlMs: number;
+  /** Epoch ms after which the caller stops waiting for another copy's outcome. */
+  readonly deadline: number;
+  /** The front door, for the log. */
+  readonly door: string;
+}
+
+/** Remembers deliveries so that a caller's retry never sends a second message. */
+export interface DedupeStore {
+  /** Claims `key`; see {@linkcode Claim}. May reject when the store is unreachable. */
+  claim(key: string, options: ClaimOptions): Promise<Claim>;
+  /**
+   * Records the outcome of a claimed key and wakes the duplicates waiting for it; `record`
+   * completes the delivery log where the store keeps one.
+   */
+  settle(key: string, outcome: Outcome, record?: DeliveryRecord): Promise<void>;
+}
+
+/** The store could not be used and the configuration says to fail closed. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StoreUnavailableError";
+  }
+}
+
+/** What health says about the store. */
+export interface StoreStatus {
+  readonly kind: "memory" | "postgres";
+  /** `ok`, or why deliveries run on memory (or fail, in closed mode). */
+  readonly state: "ok" | "migration_missing" | "unreachable";
+}
+
+/** What became of a delivery after the provider accepted it (status callbacks). */
+export interface StatusLog {
+  /**
+   * Records a provider status (`delivered`, `undelivered` + 30007, …) for the delivery whose
+   * message or call has `providerId`; a status never replaces a later one. Resolves to whether
+   * a delivery was updated.
+   */
+  recordStatus(providerId: string, status: string, errorCode: number | undefined): Promise<boolean>;
+}
