@@ -66,6 +66,17 @@ export type SendResult =
     readonly providerCode?: number;
   };
 
+/** What a provider's cheap authenticated read (an account or balance resource) said. */
+export type ProviderCheck =
+  | { readonly ok: true }
+  | {
+    readonly ok: false;
+    /** `credentials`: 401/403; `unreachable`: 5xx, timeout, refused; `unexpected`: anything else. */
+    readonly problem: "credentials" | "unreachable" | "unexpected";
+    /** The HTTP status, when there was one. */
+    readonly status?: number;
+  };
+
 /** A telephony provider. */
 export interface Provider {
   /**
@@ -77,7 +88,55 @@ export interface Provider {
   readonly channels: readonly Channel[];
   /** Sends one message; must settle soon after `signal` aborts. Never throws. */
   send(message: OutboundMessage, options: SendOptions): Promise<SendResult>;
+  /**
+   * Checks the credentials with a cheap authenticated read that sends nothing and costs nothing
+   * (`GET /send-sms/health?deep=1`). Absent when the provider has no such read (the owner's
+   * gateway, console). Must settle soon after `signal` aborts. Never throws.
+   */
+  check?(signal: AbortSignal): Promise<ProviderCheck>;
 }
+
+/**
+ * One status vocabulary across providers (Twilio's words, which the delivery log already uses):
+ * `sent` for every state before the last (queued, accepted, buffered, sending, unconfirmed),
+ * `delivered`, `undelivered` (the carrier could not deliver, or the message expired), `failed`
+ * (the provider could not hand it to a carrier), `read` (WhatsApp).
+ */
+export type ReportStatus = "sent" | "delivered" | "undelivered" | "failed" | "read";
+
+/** One verified delivery report, in the common vocabulary. */
+export interface DeliveryReport {
+  /** The provider's id of the message, as its send answer gave it. */
+  readonly providerId: string;
+  readonly status: ReportStatus;
+  /** The provider's own error code, when it gave one. */
+  readonly errorCode?: number;
+  /** The provider says the recipient has opted out (replied STOP). */
+  readonly optedOut: boolean;
+  /**
+   * The recipient in E.164 (`+` and digits), when the report names it: only hashed, to record an
+   * opt-out. Never logged or stored as it is.
+   */
+  readonly to?: string;
+}
+
+/** An inbound request to a delivery-report route, as the reader needs it. */
+export interface InboundReport {
+  readonly method: string;
+  /** The exact public URL the provider was given (`OTP_PUBLIC_URL` + the route). */
+  readonly url: string;
+  readonly headers: Headers;
+  /** The raw body, as received: signatures cover these bytes. */
+  readonly body: string;
+  /** The query string of the request, without `?` (GET webhooks carry their fields there). */
+  readonly query: string;
+}
+
+/** What a report reader says about one inbound request. */
+export type ReportVerdict =
+  | { readonly ok: true; readonly reports: readonly DeliveryReport[] }
+  /** 403: no valid signature over the body; 400: signed but not a report we can read. */
+  | { readonly ok: false; readonly status: 400 | 403; readonly why: string };
 
 // ---------------------------------------------------------------------------------------------
 // Shared state
