@@ -1,10 +1,11 @@
 /**
  * The soak: `deno task soak` runs two instances of the function on one PostgreSQL store, for
  * minutes, at a steady rate through all three doors, with duplicate deliveries (Auth's retries,
- * some racing their original, some later, half on the other instance), invalid signatures, and a
- * Twilio (the local fake) that fails a share of the time. Then it reconciles what the callers
- * were told, what the database recorded and what Twilio accepted, and writes
- * bench/RELIABILITY.md.
+ * some racing their original, some later, half on the other instance), invalid signatures, and
+ * two providers (`OTP_PROVIDERS=twilio,vonage`): Twilio (a local fake, every channel) fails a
+ * share of the time, Vonage (a local fake, SMS only) does not, so SMS that Twilio fails moves on
+ * to Vonage. Then it reconciles what the callers were told, what the database recorded and what
+ * each provider created, and writes bench/RELIABILITY.md.
  *
  * ```sh
  * deno task soak                       # 5 minutes at 40 requests/s
@@ -29,7 +30,17 @@ import {
   readVerdict,
   type Verdict,
 } from "../tests/faults/_callers.ts";
-import { FAULTS, startFaultyTwilio } from "../tests/fakes/faulty-twilio.ts";
+import {
+  CREATING_FAULTS,
+  type Fault,
+  FAULTS,
+  startFaultyTwilio,
+} from "../tests/fakes/faulty-twilio.ts";
+import {
+  FAKE_VONAGE_API_KEY,
+  FAKE_VONAGE_API_SECRET,
+  startFakeVonage,
+} from "../tests/fakes/vonage-api.ts";
 import { machine, percentile } from "./_common.ts";
 
 /** Options of {@linkcode runSoak}. */
@@ -41,6 +52,11 @@ export interface SoakOptions {
   readonly duplicateShare?: number;
   readonly invalidShare?: number;
   readonly providerFailureShare?: number;
+  /**
+   * `OTP_PROVIDER_BENCH_MS`: how long a failing provider stays benched (default 30 s, as
+   * deployed). A short run wants less, or Twilio, once benched, sits out the rest of it.
+   */
+  readonly providerBenchMs?: number;
   /** Progress lines. */
   readonly progress?: (line: string) => void;
 }
@@ -60,6 +76,8 @@ export interface SoakReport {
   readonly counts: Readonly<Record<string, number>>;
   readonly faults: Readonly<Record<string, number>>;
   readonly channels: Readonly<Record<string, number>>;
+  /** Deliveries reported delivered, by the provider that answered. */
+  readonly providers: Readonly<Record<string, number>>;
   readonly latency: readonly {
     door: DoorName;
     n: number;
@@ -107,8 +125,22 @@ interface Sent {
   error?: string;
 }
 
-/** Provider ids (Twilio SIDs): 32 hex digits, which can hold 8 decimal digits in a row. */
-const PROVIDER_ID = /\b(?:SM|MM|CA|MG|HX|AC)[0-9a-f]{32}\b/g;
+/**
+ * Provider ids, whose hex can hold 8 decimal digits in a row: Twilio SIDs (32 hex digits) and
+ * UUIDs (Vonage's message-id).
+ */
+const PROVIDER_ID =
+  /\b(?:(?:SM|MM|CA|MG|HX|AC)[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/gi;
+
+/**
+ * How often each fault is drawn, relative to the others (1 unless said): accepted-hang is the
+ * one fault that leads to a cross-provider duplicate, so it weighs more, to show up in short runs
+ * too. Every fault keeps its place.
+ */
+const FAULT_WEIGHTS: Readonly<Partial<Record<Fault, number>>> = { "accepted-hang": 4 };
+const WEIGHTED_FAULTS: readonly Fault[] = FAULTS.flatMap((f) =>
+  Array.from({ length: FAULT_WEIGHTS[f] ?? 1 }, () => f)
+);
 
 /**
  * Log lines that hold one of `codes` (8 digits), with the event and field each was found in.
@@ -141,6 +173,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     duplicateShare: 0.05,
     invalidShare: 0.01,
     providerFailureShare: 0.10,
+    providerBenchMs: 30_000,
     ...options,
   };
   const say = options.progress ?? (() => {});
@@ -151,16 +184,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
 
   // Twilio fails a share of requests in every way the faulty fake knows: errors, throttling, a
-  // proxy, silence, resets, and answers lost after the message was created.
+  // proxy, silence, resets, and answers lost after the message was created (silence included).
   const faults: Record<string, number> = {};
   const fake = startFaultyTwilio({
     fault() {
       if (faultRandom() >= o.providerFailureShare) return undefined;
-      const kind = FAULTS[Math.floor(faultRandom() * FAULTS.length)]!;
+      const kind = WEIGHTED_FAULTS[Math.floor(faultRandom() * WEIGHTED_FAULTS.length)]!;
       faults[kind] = (faults[kind] ?? 0) + 1;
       return kind;
     },
   });
+  // Vonage, the second provider (SMS only), does not fail.
+  const vonage = startFakeVonage();
 
   const db = await testDatabase();
   const events: Record<string, number> = {};
@@ -173,6 +208,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       TWILIO_ACCOUNT_SID: fake.accountSid,
       TWILIO_AUTH_TOKEN: fake.authToken,
       TWILIO_API_BASE_URL: fake.baseUrl,
+      VONAGE_API_KEY: FAKE_VONAGE_API_KEY,
+      VONAGE_API_SECRET: FAKE_VONAGE_API_SECRET,
+      VONAGE_SMS_FROM: "OTPRelay",
+      VONAGE_API_BASE_URL: vonage.baseUrl,
+      OTP_PROVIDERS: "twilio,vonage",
+      OTP_PROVIDER_BENCH_MS: String(o.providerBenchMs),
       OTP_CHANNELS: "sms,whatsapp,voice",
       DATABASE_URL: db.url,
       // Every request has its own number; a number block would trip after 20.
@@ -284,6 +325,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   for (const server of servers) await server.shutdown();
   for (const close of closers) await close();
   await fake.close();
+  await vonage.close();
 
   // --- Reconciliation ---------------------------------------------------------------------------
   const sql = db.client();
@@ -293,6 +335,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   type Row = {
     dedupe_key: string;
     state: string;
+    provider: string | null;
     provider_id: string | null;
     channel: string | null;
     retry_allowed: boolean;
@@ -301,23 +344,47 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   for (let i = 0; i < keys.length; i += 5000) {
     const batch = keys.slice(i, i + 5000);
     const found = await sql<Row[]>`
-      select dedupe_key, state, provider_id, channel, retry_allowed from otp_relay.deliveries
+      select dedupe_key, state, provider, provider_id, channel, retry_allowed
+      from otp_relay.deliveries
       where dedupe_key = any(${batch})`;
     for (const row of found) rows.set(row.dedupe_key, row);
   }
   await sql.end();
 
-  /** Messages by number: what Twilio created (the recipient's view) and what it answered. */
-  const byPhone = (messages: readonly { sid: string; to: string }[]) => {
-    const map = new Map<string, string[]>();
-    for (const m of messages) {
-      const phone = m.to.replace(/^whatsapp:/, "");
-      map.set(phone, [...(map.get(phone) ?? []), m.sid]);
+  /** Items by number (E.164), in order. */
+  const byPhone = <T>(items: readonly T[], phoneOf: (item: T) => string | undefined) => {
+    const map = new Map<string, T[]>();
+    for (const item of items) {
+      const phone = phoneOf(item);
+      if (phone !== undefined) map.set(phone, [...(map.get(phone) ?? []), item]);
     }
     return map;
   };
-  const created = byPhone(fake.created);
-  const accepted = byPhone(fake.accepted);
+  const twilioPhone = (m: { to: string }) => m.to.replace(/^whatsapp:/, "");
+  // What Twilio created (the recipient's view) and what it answered, by number; its requests
+  // and their faults, by number (a reset's number is unknown: its body was never read).
+  const created = byPhone(fake.created, twilioPhone);
+  const twilioAnswered = byPhone(fake.accepted, twilioPhone);
+  const twilioRequests = byPhone(fake.requests, (r) => r.to);
+  // What Vonage accepted, which it always answers: Vonage's `to` is digits without "+".
+  const vonageSent = byPhone(vonage.accepted, (m) => `+${m.to}`);
+  /** Every message a number got, from either provider. */
+  const reached = (phone: string) =>
+    (created.get(phone)?.length ?? 0) + (vonageSent.get(phone)?.length ?? 0);
+
+  // A number with messages from both providers is explained when Twilio's request for it met a
+  // fault that created the message unheard (the router saw a timeout or a lost answer); with one
+  // from Twilio's plain success, or none, the second provider should never have been tried.
+  const explainedByTwilio = (phone: string) =>
+    (twilioRequests.get(phone) ?? []).some((r) =>
+      r.fault !== "none" && CREATING_FAULTS.has(r.fault)
+    );
+  const bothProviders = [...created.keys()].filter((phone) => vonageSent.has(phone));
+  const crossDuplicates = bothProviders.filter(explainedByTwilio);
+  const sameProviderExtra = [...created.values(), ...vonageSent.values()]
+    .reduce((n, messages) => n + Math.max(0, messages.length - 1), 0);
+  const unexplainedCross = bothProviders.length - crossDuplicates.length;
+
   const invalid = sent.filter((s) => s.kind === "invalid");
   const duplicates = sent.filter((s) => s.kind === "duplicate");
   const delivered = originals.filter((x) => x.verdict?.kind === "delivered");
@@ -326,6 +393,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   for (const x of delivered) {
     const channel = rows.get(x.key)?.channel ?? "?";
     channels[channel] = (channels[channel] ?? 0) + 1;
+  }
+  const providers: Record<string, number> = {};
+  for (const x of delivered) {
+    const provider = rows.get(x.key)?.provider ?? "?";
+    providers[provider] = (providers[provider] ?? 0) + 1;
   }
 
   const count = (items: readonly unknown[]) => items.length;
@@ -354,29 +426,38 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     count(originals.filter((x) => rows.has(x.key))),
   );
   check(
-    "successful deliveries recorded as sent, with the one SID Twilio created and answered",
+    "successful deliveries recorded as sent, with the provider and id of the one message a " +
+      "provider answered for (Twilio SID it created, or Vonage message-id)",
     count(delivered),
     count(delivered.filter((x) => {
       const row = rows.get(x.key);
-      const made = created.get(x.phone) ?? [];
-      return row?.state === "sent" && made.length === 1 && made[0] === row.provider_id &&
-        accepted.get(x.phone)?.[0] === row.provider_id;
+      if (row?.state !== "sent" || !row.provider_id) return false;
+      // Every answer a provider gave for this number: exactly one, the one recorded.
+      const answered = [
+        ...(twilioAnswered.get(x.phone) ?? []).map((m) => ({ provider: "twilio", id: m.sid })),
+        ...(vonageSent.get(x.phone) ?? []).map((m) => ({ provider: "vonage", id: m.id })),
+      ];
+      return answered.length === 1 && answered[0]!.provider === row.provider &&
+        answered[0]!.id === row.provider_id &&
+        (row.provider !== "twilio" ||
+          (created.get(x.phone) ?? []).some((m) => m.sid === row.provider_id));
     })),
   );
   check(
-    "messages answered as accepted by Twilio (one per successful delivery)",
+    "messages answered as accepted, Twilio's and Vonage's (one per successful delivery)",
     count(delivered),
-    fake.accepted.length,
+    fake.accepted.length + vonage.accepted.length,
   );
   check(
-    "double sends (a number Twilio created more than one message for)",
+    "true double sends (a number with more than one message from one provider, or messages " +
+      "from both without a Twilio fault that created one unanswered)",
     0,
-    [...created.values()].reduce((n, sids) => n + Math.max(0, sids.length - 1), 0),
+    sameProviderExtra + unexplainedCross,
   );
   check(
     "failures recorded as certainly not sent, yet a message was created",
     0,
-    count(notDelivered.filter((x) => rows.get(x.key)?.retry_allowed && created.has(x.phone))),
+    count(notDelivered.filter((x) => rows.get(x.key)?.retry_allowed && reached(x.phone) > 0)),
   );
   check(
     "duplicates answered like their delivery",
@@ -395,7 +476,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   check(
     "invalid signatures that sent or recorded anything",
     0,
-    count(invalid.filter((s) => created.has(s.of.phone) || rows.has(s.of.key))),
+    count(invalid.filter((s) => reached(s.of.phone) > 0 || rows.has(s.of.key))),
   );
   check(
     "log lines holding a code",
@@ -424,6 +505,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       duplicateShare: o.duplicateShare,
       invalidShare: o.invalidShare,
       providerFailureShare: o.providerFailureShare,
+      providerBenchMs: o.providerBenchMs,
     },
     elapsedS,
     counts: {
@@ -436,12 +518,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       "deliveries reported pending (Okta)": count(
         notDelivered.filter((x) => x.verdict?.kind === "pending"),
       ),
+      "deliveries by Twilio": providers["twilio"] ?? 0,
+      "deliveries by Vonage": providers["vonage"] ?? 0,
       "Twilio requests (attempts)": fake.requests.length,
       "Twilio messages created": fake.created.length,
       "Twilio messages answered as accepted": fake.accepted.length,
+      "Vonage requests (attempts)": vonage.requests.length,
+      "Vonage messages accepted": vonage.accepted.length,
+      "cross-provider duplicates (Twilio created the message unanswered, then Vonage sent it)":
+        crossDuplicates.length,
       "messages created for deliveries reported failed or pending (answer lost)": count(
-        notDelivered.filter((x) => created.has(x.phone)),
+        notDelivered.filter((x) => reached(x.phone) > 0),
       ),
+      "providers benched (logged)": events["provider_benched"] ?? 0,
+      "providers restored (logged)": events["provider_restored"] ?? 0,
       "log lines": logLines.length,
       "store fallbacks logged": events["store_unavailable_fallback"] ?? 0,
       "duplicates replayed (logged)": events["duplicate_replayed"] ?? 0,
@@ -449,6 +539,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     },
     faults,
     channels,
+    providers,
     latency,
     checks,
     ok: checks.every((c) => c.ok),
@@ -463,10 +554,13 @@ export async function renderReliability(report: SoakReport, command: string): Pr
   return `# Reliability: the soak
 
 Written by \`deno task soak\` (bench/soak.ts). Two instances of the function share one
-PostgreSQL store (a throwaway local cluster) and the local Twilio fake; requests arrive on a
-fixed schedule (an open loop) through all three doors (3:1:1 Supabase, Okta, Auth0), over real
-HTTP on loopback. Afterwards what the callers were told, what the database recorded and what
-Twilio accepted are reconciled.
+PostgreSQL store (a throwaway local cluster) and two providers, \`OTP_PROVIDERS=twilio,vonage\`:
+Twilio, a local fake that fails a share of its requests, on every channel (SMS, WhatsApp, voice),
+and Vonage, a reliable local fake, on SMS only. An SMS that Twilio fails (a timeout, a 5xx, a
+refusal) moves on to Vonage before any other channel. Requests arrive on a fixed schedule (an
+open loop) through all three doors (3:1:1 Supabase, Okta, Auth0), over real HTTP on loopback.
+Afterwards what the callers were told, what the database recorded and what each provider
+created are reconciled.
 
 - Date: ${new Date().toISOString()}
 - Machine: ${await machine()}
@@ -479,7 +573,9 @@ Twilio accepted are reconciled.
   land on the other instance), ${pct(o.invalidShare)} invalid signatures, Twilio failing
   ${pct(o.providerFailureShare)} of requests (${
     Object.entries(report.faults).map(([k, v]) => `${k}: ${v}`).join(", ") || "none"
-  })
+  }; every fault is drawn alike, except ${
+    Object.entries(FAULT_WEIGHTS).map(([k, v]) => `${k} ${v}×`).join(", ")
+  } as often), Vonage failing none
 
 ## Reconciliation
 
@@ -500,8 +596,10 @@ ${
 | --- | --- |
 ${Object.entries(report.counts).map(([k, v]) => `| ${k} | ${v} |`).join("\n")}
 
-Delivered by channel (fallback after a Twilio failure moves a delivery on): ${
-    Object.entries(report.channels).map(([k, v]) => `${k} ${v}`).join(", ")
+Delivered by provider (an SMS that Twilio fails moves on to Vonage): ${
+    Object.entries(report.providers).map(([k, v]) => `${k} ${v}`).join(", ") || "none"
+  }. Delivered by channel (after SMS, WhatsApp and voice go through Twilio alone): ${
+    Object.entries(report.channels).map(([k, v]) => `${k} ${v}`).join(", ") || "none"
   }.
 
 ## Answer times
@@ -514,15 +612,27 @@ ${
     ).join("\n")
   }
 
-A hang costs its attempt's timeout (1.5 s) before the next channel: that is the tail.
+A hang costs its attempt's timeout (1.5 s) before the next provider: that is the tail.
 
-Twilio is the faulty fake (tests/fakes/faulty-twilio.ts) behind raw TCP. "Created" counts what
-Twilio made, whether or not its answer arrived: the recipient's view, so double sends are
-counted there. When the answer is lost after Twilio created the message (cut, trickle, a 201
-without a SID or not JSON), the caller is told the delivery failed or is pending although the
-code may arrive; no other channel is tried. After silence (hang, reset, a proxy's 502) another
-channel is tried: nothing says Twilio got the first request, and the faulty fake never creates a
-message for those.
+Twilio is the faulty fake (tests/fakes/faulty-twilio.ts) behind raw TCP; Vonage is the fake of
+its SMS API (tests/fakes/vonage-api.ts). "Created" counts what Twilio made, whether or not its
+answer arrived, and Vonage answers every message it accepts: the recipient's view, so double
+sends are counted there, per number and provider.
+
+- When Twilio's answer is lost after it created the message (cut, trickle, a 201 without a SID
+  or not JSON), the caller is told the delivery failed or is pending although the code may
+  arrive; no other provider or channel is tried.
+- After silence (hang, reset, a proxy's 502) the next provider is tried: nothing says Twilio got
+  the first request. Usually it did not, but with accepted-hang Twilio created the message and
+  then fell silent: the router cannot tell it from a hang, so Vonage sends the code again. Such
+  a number is a **cross-provider duplicate**, counted apart, not a failure: the policy prefers the
+  same code twice to a user locked out. A number with messages from both providers counts as a
+  true double send unless Twilio's request for it met a fault that created the message unanswered.
+- After 3 consecutive failures a provider is benched in its instance (moved to the end of the
+  order for ${
+    o.providerBenchMs / 1000
+  } s, then restored on probation): while Twilio is benched there, SMS goes to
+  Vonage first (the provider_benched and provider_restored counts).
 `;
 }
 

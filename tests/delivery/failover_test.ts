@@ -270,3 +270,27 @@ Deno.test("deno task start: console only when nothing selects a provider", () =>
     assert.ok(!filled.includes("SEND_SMS_HOOK_SECRETS"), "no development secret for a provider");
   }
 });
+
+Deno.test("settings: a warning when delivery reports can't be requested (no key, or no public URL)", () => {
+  const base = {
+    SEND_SMS_HOOK_SECRETS: TEST_SECRET,
+    OTP_PROVIDERS: "vonage,telnyx",
+    VONAGE_API_KEY: "abcd1234",
+    VONAGE_API_SECRET: "s3cr3t",
+    VONAGE_SMS_FROM: "MyApp",
+    TELNYX_API_KEY: "KEY0123",
+    TELNYX_SMS_FROM: "+14155550111",
+  };
+  const publicUrl = { ...base, OTP_PUBLIC_URL: "https://ref.supabase.co/functions/v1/send-sms" };
+  const noKeys = configWarnings(publicUrl, loadConfig(publicUrl));
+  assert.ok(noKeys.some((w) => w.includes("VONAGE_SIGNATURE_SECRET is not")));
+  assert.ok(noKeys.some((w) => w.includes("TELNYX_PUBLIC_KEY is not")));
+  const keyNoUrl = { ...base, VONAGE_SIGNATURE_SECRET: "sig secret" };
+  assert.ok(
+    configWarnings(keyNoUrl, loadConfig(keyNoUrl)).some((w) =>
+      w.startsWith("VONAGE_SIGNATURE_SECRET is set but OTP_PUBLIC_URL is not")
+    ),
+  );
+  const both = { ...publicUrl, VONAGE_SIGNATURE_SECRET: "sig secret" };
+  assert.ok(!configWarnings(both, loadConfig(both)).some((w) => w.includes("VONAGE_SIGNATURE")));
+});

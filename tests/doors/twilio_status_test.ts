@@ -137,3 +137,38 @@ dbTest(
     });
   },
 );
+
+dbTest(
+  "status callback: a signed 21610 (the recipient replied STOP) records an opt-out at Twilio",
+  async () => {
+    const { createKeyedHash } = await import("../../supabase/functions/_shared/delivery/limits.ts");
+    const db = await testDatabase();
+    const phone = `+${randomMobile()}`;
+    await withDeployment({}, { DATABASE_URL: db.url, OTP_PUBLIC_URL: PUBLIC_URL }, async (d) => {
+      const sid = await deliverOne(d);
+      const params = {
+        AccountSid: d.fake.accountSid,
+        MessageSid: sid,
+        MessageStatus: "undelivered",
+        ErrorCode: "21610",
+        To: phone,
+      };
+      assert.equal((await callback(d, params)).status, 204);
+      // Unsigned, it records nothing.
+      assert.equal((await callback(d, { ...params, To: "+447400999999" }, null)).status, 403);
+    });
+    const sql = db.client();
+    try {
+      const [setting] = await sql`select value from otp_relay.settings where name = 'hash_key'`;
+      const hash = createKeyedHash(setting!.value);
+      const rows = await sql`select provider, source from otp_relay.opt_outs
+      where to_hash = ${await hash(`number:${phone}`)}`;
+      assert.deepEqual(rows.map((r) => [r.provider, r.source]), [["twilio", "report"]]);
+      const none = await sql`select 1 from otp_relay.opt_outs
+      where to_hash = ${await hash("number:+447400999999")}`;
+      assert.equal(none.length, 0);
+    } finally {
+      await sql.end();
+    }
+  },
+);

@@ -23,6 +23,11 @@ export type Fault =
   | "cut"
   /** The request is read; nothing ever comes back. */
   | "hang"
+  /**
+   * Twilio creates the message (the recipient gets it), then nothing ever comes back: to the
+   * client it is a hang, yet the code has left.
+   */
+  | "accepted-hang"
   /** Twilio accepts the message; its answer arrives a byte every 50 ms. */
   | "trickle"
   /** Twilio's 500 with its error body (code 20500): not accepted. */
@@ -42,6 +47,7 @@ export const FAULTS: readonly Fault[] = [
   "reset",
   "cut",
   "hang",
+  "accepted-hang",
   "trickle",
   "500",
   "503",
@@ -51,11 +57,28 @@ export const FAULTS: readonly Fault[] = [
   "no-sid",
 ];
 
+/**
+ * The faults after which Twilio has created the message (or call): the recipient gets it, though
+ * the client never learns its SID. (Real Twilio may also have queued an `invalid-json` 201; the
+ * fake creates nothing for it.)
+ */
+export const CREATING_FAULTS: ReadonlySet<Fault> = new Set<Fault>([
+  "cut",
+  "accepted-hang",
+  "trickle",
+  "no-sid",
+]);
+
 /** One request the faulty fake saw, and what it did to it. */
 export interface FaultyRequest {
   readonly resource: "Messages" | "Calls";
   /** The channel, from the resource and the `To` (unknown when the body was never read). */
   readonly channel: "sms" | "whatsapp" | "voice" | "sms or whatsapp";
+  /**
+   * The recipient: the `To` form value, without its `whatsapp:` prefix (undefined for `reset`,
+   * whose body is never read).
+   */
+  readonly to?: string;
   readonly fault: Fault | "none";
 }
 
@@ -64,8 +87,8 @@ export interface FaultyTwilio extends FakeTwilio {
   /** Every request, in arrival order, with its fault. */
   readonly requests: FaultyRequest[];
   /**
-   * Every message or call Twilio created, whether or not its answer arrived (cut, trickle and
-   * no-sid create one too): what the recipient gets.
+   * Every message or call Twilio created, whether or not its answer arrived (cut, accepted-hang,
+   * trickle and no-sid create one too): what the recipient gets.
    */
   readonly created: AcceptedMessage[];
   /** Those sent back in a complete 2xx answer with their SID: what the client could know. */
@@ -163,8 +186,20 @@ export function startFaultyTwilio(options: FaultyTwilioOptions): FaultyTwilio {
     }
     const body = await readBody(conn, Number(headers.get("content-length") ?? 0));
     const form = new URLSearchParams(new TextDecoder().decode(body));
-    requests.push({ resource, channel: channelOf({ resource, form }), fault: fault ?? "none" });
-    if (fault === "hang") {
+    const to = form.get("To")?.replace(/^whatsapp:/, "");
+    requests.push({
+      resource,
+      channel: channelOf({ resource, form }),
+      ...(to === undefined ? {} : { to }),
+      fault: fault ?? "none",
+    });
+    if (fault === "hang" || fault === "accepted-hang") {
+      if (fault === "accepted-hang") {
+        // Twilio creates the message (handler.accepted, which `created` is); its answer is lost.
+        await handler.handle(
+          new Request(`http://127.0.0.1:${port}${target}`, { method, headers, body }),
+        );
+      }
       while (!closed) await sleep(50);
       return;
     }
@@ -195,7 +230,7 @@ export function startFaultyTwilio(options: FaultyTwilioOptions): FaultyTwilio {
         });
         break;
       default: {
-        // Twilio's own answer (for none, cut, trickle and no-sid).
+        // Twilio's own answer (for none, cut, trickle and no-sid; accepted-hang above).
         response = await handler.handle(
           new Request(`http://127.0.0.1:${port}${target}`, { method, headers, body }),
         );
@@ -244,6 +279,7 @@ export function startFaultyTwilio(options: FaultyTwilioOptions): FaultyTwilio {
     accountSid: handler.accountSid,
     authToken: handler.authToken,
     messages: handler.messages as ReceivedMessage[],
+    reads: handler.reads,
     requests,
     created: handler.accepted,
     accepted,

@@ -1,8 +1,8 @@
 /**
  * A local fake of the owner's own SMS/voice gateway on 127.0.0.1: it takes
  * `POST {to, channel, text, code?, language}` as JSON on any path, signed with Standard Webhooks
- * (`webhook-id`, `webhook-timestamp`, `webhook-signature`; see PROVIDERS.md §6), verifies the
- * signature with the `standardwebhooks` reference package, and answers `200 {id: "gw_…"}`.
+ * (`webhook-id`, `webhook-timestamp`, `webhook-signature`; see docs/contracts.md §8), verifies
+ * the signature with the `standardwebhooks` reference package, and answers `200 {id: "gw_…"}`.
  *
  * It dedupes on `webhook-id` as a careful receiver would: a request repeating the id of one it
  * accepted gets that first answer again and is not accepted twice. Answers that were not 2xx are

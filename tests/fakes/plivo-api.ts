@@ -2,7 +2,9 @@
  * A local fake of Plivo's Message API on 127.0.0.1, speaking its request, response and error
  * shapes: `POST /v1/Account/{auth_id}/Message/` (trailing slash) with Basic
  * `auth_id:auth_token` and a JSON body, `202 {api_id, message, message_uuid: […]}` when it queues
- * the message, and `{api_id, error}` with a 4xx otherwise. See PROVIDERS.md §2.
+ * the message, and `{api_id, error}` with a 4xx otherwise. See docs/contracts.md §6. And the
+ * Account resource (`GET /v1/Account/{auth_id}/`) a credentials check reads, counted in `reads`,
+ * answered by `respondRead` when given.
  *
  * By default it behaves like Plivo accepting the message; `respond` overrides the answer per
  * request to inject failures (error statuses, 5xx, hangs).
@@ -34,6 +36,9 @@ export interface AcceptedMessage {
   /** As Plivo reads `dst`: digits only, `+ - . ( ) /` and whitespace stripped. */
   readonly to: string;
   readonly text: string;
+  /** The `url` the send asked status callbacks to go to, if any, and its `method`. */
+  readonly callback?: string;
+  readonly callbackMethod?: string;
 }
 
 /** Options of {@linkcode startFakePlivo}. */
@@ -44,6 +49,14 @@ export interface FakePlivoOptions {
   authToken?: string;
   /** Called for each authenticated send request; `undefined` means behave like Plivo. */
   respond?: (request: ReceivedRequest) => FakeAnswer | Promise<FakeAnswer>;
+  /** Called for each authenticated account read; `undefined` means behave like Plivo. */
+  respondRead?: (read: ReceivedRead) => FakeAnswer | Promise<FakeAnswer>;
+}
+
+/** One authenticated account read (`GET /v1/Account/{auth_id}/`): it sends nothing. */
+export interface ReceivedRead {
+  readonly path: string;
+  readonly headers: Headers;
 }
 
 /** A running fake. */
@@ -56,6 +69,8 @@ export interface FakePlivo {
   readonly requests: ReceivedRequest[];
   /** The messages it accepted, in order (one per destination). */
   readonly accepted: AcceptedMessage[];
+  /** Every authenticated account read, in order: counted apart, a read sends nothing. */
+  readonly reads: ReceivedRead[];
   /** Releases hanging requests and stops the server. */
   close(): Promise<void>;
 }
@@ -75,6 +90,24 @@ export function plivoError(status: number, error: string): Response {
   return Response.json({ api_id: crypto.randomUUID(), error }, { status });
 }
 
+/** Plivo's Account resource, as `GET /v1/Account/{auth_id}/` answers it (200). */
+function accountResource(authId: string): Response {
+  return Response.json({
+    account_type: "standard",
+    address: "",
+    api_id: crypto.randomUUID(),
+    auth_id: authId,
+    auto_recharge: false,
+    billing_mode: "prepaid",
+    cash_credits: "23.75100",
+    city: "",
+    name: "otp-relay test account",
+    resource_uri: `/v1/Account/${authId}/`,
+    state: "",
+    timezone: "UTC",
+  });
+}
+
 /** A field's value as a string, if it is a scalar. */
 function field(body: Record<string, unknown>, name: string): string | undefined {
   const value = body[name];
@@ -88,7 +121,7 @@ function sanitizeDst(dst: string): string {
   return dst.replace(/[/\-.+()\s]/g, "");
 }
 
-/** Country code first, at most 14 digits (PROVIDERS.md §2.2). */
+/** Country code first, at most 14 digits (docs/contracts.md §6.2). */
 const NUMBER = /^[1-9]\d{6,13}$/;
 
 /** Plivo's default answer to an authenticated request. */
@@ -162,9 +195,22 @@ export function startFakePlivo(options: FakePlivoOptions = {}): FakePlivo {
   const requests: ReceivedRequest[] = [];
   const accepted: AcceptedMessage[] = [];
   const expectedAuth = `Basic ${btoa(`${authId}:${authToken}`)}`;
+  const reads: ReceivedRead[] = [];
 
   async function answer(req: Request): Promise<Response> {
     const url = new URL(req.url);
+    const account = url.pathname.match(/^\/v1\/Account\/([^/]+)\/$/);
+    if (account && req.method === "GET") {
+      // The credentials are checked as for a send.
+      if (req.headers.get("authorization") !== expectedAuth || account[1] !== authId) {
+        return plivoError(401, "authentication failed");
+      }
+      const read: ReceivedRead = { path: url.pathname, headers: req.headers };
+      reads.push(read);
+      const given = await options.respondRead?.(read);
+      if (given === "hang") return await server.hang(req.signal);
+      return given ?? accountResource(authId);
+    }
     const match = url.pathname.match(/^\/v1\/Account\/([^/]+)\/Message\/$/);
     if (!match) return plivoError(404, "not found");
     if (req.method !== "POST") return plivoError(405, "method not allowed");
@@ -208,6 +254,8 @@ export function startFakePlivo(options: FakePlivoOptions = {}): FakePlivo {
             id,
             to: numbers[i] ?? numbers[0] ?? "",
             text: field(body, "text") ?? "",
+            callback: field(body, "url"),
+            callbackMethod: field(body, "method"),
           });
         }
       });
@@ -222,6 +270,112 @@ export function startFakePlivo(options: FakePlivoOptions = {}): FakePlivo {
     authToken,
     requests,
     accepted,
+    reads,
     close: server.close,
   };
+}
+
+/**
+ * The fields of a status callback for a message the fake accepted, as Plivo POSTs them:
+ * `ErrorCode` only for `failed` and `undelivered`.
+ */
+export function plivoReportFields(options: {
+  messageUuid: string;
+  /** The recipient, digits without `+`. */
+  to: string;
+  status: string;
+  errorCode?: string;
+  from?: string;
+}): Record<string, string> {
+  const now = new Date().toISOString().replace("T", " ").slice(0, 19) + "+00:00";
+  return {
+    From: options.from ?? "14155550100",
+    MessageUUID: options.messageUuid,
+    ParentMessageUUID: options.messageUuid,
+    PartInfo: "1 of 1",
+    Sequence: "1",
+    To: options.to,
+    Type: "sms",
+    Status: options.status,
+    ...(options.status === "failed" || options.status === "undelivered"
+      ? { ErrorCode: options.errorCode ?? "900" }
+      : {}),
+    Units: "1",
+    TotalRate: "0.00500",
+    TotalAmount: "0.00500",
+    MCC: "234",
+    MNC: "10",
+    MessageTime: now,
+    QueuedTime: now,
+    SentTime: now,
+    DeliveryReportTime: now,
+    requester_ip: "203.0.113.50",
+    PowerpackUUID: "",
+  };
+}
+
+/** What {@linkcode signedPlivoReport} builds a callback from. */
+export interface PlivoReportOptions {
+  /** The account's auth token: the key of both signatures. */
+  authToken: string;
+  /** The `url` the send gave. */
+  url: string;
+  /** The form fields (see {@linkcode plivoReportFields}). */
+  fields: Record<string, string>;
+  /** Defaults to 20 random digits. */
+  nonce?: string;
+  /** Which signatures to send: both (as Plivo does) or V2 alone; defaults to `both`. */
+  signatures?: "both" | "v2";
+}
+
+async function hmacBase64(key: string, message: string): Promise<string> {
+  const enc = new TextEncoder();
+  const k = await crypto.subtle.importKey(
+    "raw",
+    enc.encode(key),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode(message)));
+  return btoa(String.fromCharCode(...mac));
+}
+
+/**
+ * A status callback as Plivo POSTs it: the fields form-encoded, signed with V2 (URL and nonce)
+ * and V3 (URL, query, sorted fields and nonce) under the auth token.
+ *
+ * @example
+ * ```ts
+ * const fields = plivoReportFields({ messageUuid: id, to: "447700900123", status: "delivered" });
+ * const req = await signedPlivoReport({ authToken, url, fields });
+ * ```
+ */
+export async function signedPlivoReport(options: PlivoReportOptions): Promise<Request> {
+  const nonce = options.nonce ??
+    Array.from(crypto.getRandomValues(new Uint8Array(20)), (b) => String(b % 10)).join("");
+  const u = new URL(options.url);
+  const base = `${u.protocol}//${u.host}${u.pathname}`;
+  const sortPairs = (pairs: [string, string][]) =>
+    pairs.sort(([a, x], [b, y]) => a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0);
+  const query = sortPairs([...u.searchParams]).map(([k, v]) => `${k}=${v}`).join("&");
+  const body = sortPairs(Object.entries(options.fields)).map(([k, v]) => `${k}${v}`).join("");
+  // Without body fields, only the URL (and its query) is signed.
+  const v3Text = body === ""
+    ? (query === "" ? base : `${base}?${query}`)
+    : `${base}?${query === "" ? "" : `${query}.`}${body}`;
+  const headers: Record<string, string> = {
+    "content-type": "application/x-www-form-urlencoded",
+    "x-plivo-signature-v2": await hmacBase64(options.authToken, `${base}${nonce}`),
+    "x-plivo-signature-v2-nonce": nonce,
+  };
+  if ((options.signatures ?? "both") === "both") {
+    headers["x-plivo-signature-v3"] = await hmacBase64(options.authToken, `${v3Text}.${nonce}`);
+    headers["x-plivo-signature-v3-nonce"] = nonce;
+  }
+  return new Request(options.url, {
+    method: "POST",
+    headers,
+    body: new URLSearchParams(options.fields).toString(),
+  });
 }

@@ -2,7 +2,9 @@
  * A local fake of Telnyx's Messaging API v2 on 127.0.0.1, speaking its request, response and error
  * shapes: `POST /v2/messages` with `Authorization: Bearer <API key>` and a JSON body,
  * `200 {data: <outbound message>}` when it queues the message, and
- * `{errors: [{code, title, detail, source}]}` with a 4xx otherwise. See PROVIDERS.md §3.
+ * `{errors: [{code, title, detail, source}]}` with a 4xx otherwise. See docs/contracts.md §7. And
+ * `GET /v2/balance` a credentials check reads (`{data: {balance, currency, …}}`, or 401 10009),
+ * counted in `reads`, answered by `respondRead` when given.
  *
  * By default it behaves like Telnyx accepting the message; `respond` overrides the answer per
  * request to inject failures (error codes, 5xx, hangs).
@@ -34,6 +36,8 @@ export interface AcceptedMessage {
   /** As sent: `+E.164`. */
   readonly to: string;
   readonly text: string;
+  /** The `webhook_url` the send asked message events to go to, if any. */
+  readonly callback?: string;
 }
 
 /** Options of {@linkcode startFakeTelnyx}. */
@@ -42,6 +46,14 @@ export interface FakeTelnyxOptions {
   apiKey?: string;
   /** Called for each authenticated send request; `undefined` means behave like Telnyx. */
   respond?: (request: ReceivedRequest) => FakeAnswer | Promise<FakeAnswer>;
+  /** Called for each authenticated balance read; `undefined` means behave like Telnyx. */
+  respondRead?: (read: ReceivedRead) => FakeAnswer | Promise<FakeAnswer>;
+}
+
+/** One authenticated balance read (`GET /v2/balance`): it sends nothing. */
+export interface ReceivedRead {
+  readonly path: string;
+  readonly headers: Headers;
 }
 
 /** A running fake. */
@@ -53,6 +65,8 @@ export interface FakeTelnyx {
   readonly requests: ReceivedRequest[];
   /** The messages it accepted, in order. */
   readonly accepted: AcceptedMessage[];
+  /** Every authenticated balance read, in order: counted apart, a read sends nothing. */
+  readonly reads: ReceivedRead[];
   /** Releases hanging requests and stops the server. */
   close(): Promise<void>;
 }
@@ -117,7 +131,7 @@ export function telnyxError(
 
 const E164 = /^\+[1-9]\d{6,14}$/;
 const SHORT_CODE = /^\d{3,8}$/;
-/** 1–11 letters, digits and spaces, at least one letter (PROVIDERS.md §3.1). */
+/** 1–11 letters, digits and spaces, at least one letter (docs/contracts.md §7.1). */
 const ALPHANUMERIC = /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/;
 
 const GSM7 = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
@@ -257,13 +271,15 @@ export function startFakeTelnyx(options: FakeTelnyxOptions = {}): FakeTelnyx {
   const apiKey = options.apiKey ?? FAKE_TELNYX_API_KEY;
   const requests: ReceivedRequest[] = [];
   const accepted: AcceptedMessage[] = [];
+  const reads: ReceivedRead[] = [];
 
   async function answer(req: Request): Promise<Response> {
     const url = new URL(req.url);
-    if (url.pathname !== "/v2/messages") {
+    const balance = url.pathname === "/v2/balance";
+    if (!balance && url.pathname !== "/v2/messages") {
       return telnyxError(404, "10005", "The requested resource or URL could not be found.");
     }
-    if (req.method !== "POST") {
+    if (req.method !== (balance ? "GET" : "POST")) {
       return telnyxError(405, "10030", "The URL is valid, but the method is not allowed.");
     }
     const token = req.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
@@ -273,6 +289,22 @@ export function startFakeTelnyx(options: FakeTelnyxOptions = {}): FakeTelnyx {
         "10009",
         "The required authentication headers were either invalid or not included in the request.",
       );
+    }
+    if (balance) {
+      const read: ReceivedRead = { path: url.pathname, headers: req.headers };
+      reads.push(read);
+      const given = await options.respondRead?.(read);
+      if (given === "hang") return await server.hang(req.signal);
+      return given ?? Response.json({
+        data: {
+          record_type: "balance",
+          balance: "300.00",
+          credit_limit: "100.00",
+          available_credit: "400.00",
+          currency: "USD",
+          pending: "10.00",
+        },
+      });
     }
 
     const raw = await req.text();
@@ -307,6 +339,7 @@ export function startFakeTelnyx(options: FakeTelnyxOptions = {}): FakeTelnyx {
           id,
           to: typeof to === "string" ? to : "",
           text: typeof body?.text === "string" ? body.text : "",
+          callback: typeof body?.webhook_url === "string" ? body.webhook_url : undefined,
         });
       }
     }
@@ -319,6 +352,122 @@ export function startFakeTelnyx(options: FakeTelnyxOptions = {}): FakeTelnyx {
     apiKey,
     requests,
     accepted,
+    reads,
     close: server.close,
   };
+}
+
+/** A webhook signing key pair, as the Telnyx portal holds one for the account. */
+export interface TelnyxKeyPair {
+  /** What the portal shows: base64 of the 32 raw bytes of the public key. */
+  readonly publicKey: string;
+  readonly privateKey: CryptoKey;
+}
+
+/** A fresh Ed25519 key pair for signing webhooks. */
+export async function telnyxKeyPair(): Promise<TelnyxKeyPair> {
+  const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, [
+    "sign",
+    "verify",
+  ]) as CryptoKeyPair;
+  const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+  return { publicKey: btoa(String.fromCharCode(...raw)), privateKey: pair.privateKey };
+}
+
+/** What {@linkcode telnyxMessageEvent} builds an event from. */
+export interface TelnyxEventOptions {
+  /** The message's id, as the send answered it (`data.id`). */
+  id: string;
+  /** The recipient, `+E.164`. */
+  to: string;
+  /** `queued`, `sending`, `sent`, `delivered`, `sending_failed`, `delivery_failed`, … */
+  status: string;
+  /** Defaults to `message.finalized`. */
+  eventType?: string;
+  /** Error codes in `payload.errors`, with Telnyx's titles where the fake knows them. */
+  errors?: string[];
+  /** The `webhook_url` the event is delivered to. */
+  url?: string;
+}
+
+/** A message event as Telnyx sends it to a message's `webhook_url`. */
+export function telnyxMessageEvent(options: TelnyxEventOptions): Record<string, unknown> {
+  const now = new Date().toISOString();
+  return {
+    data: {
+      event_type: options.eventType ?? "message.finalized",
+      id: crypto.randomUUID(),
+      occurred_at: now,
+      record_type: "event",
+      payload: {
+        record_type: "message",
+        direction: "outbound",
+        id: options.id,
+        type: "SMS",
+        messaging_profile_id: FAKE_TELNYX_PROFILE_ID,
+        from: { phone_number: POOL_NUMBER, carrier: "Telnyx", line_type: "Wireless" },
+        to: [{
+          phone_number: options.to,
+          status: options.status,
+          carrier: "T-Mobile",
+          line_type: "Wireless",
+        }],
+        text: "Your code is 482913",
+        encoding: "GSM-7",
+        parts: 1,
+        cost: { amount: "0.0051", currency: "USD" },
+        errors: (options.errors ?? []).map((code) => ({
+          code,
+          title: ERRORS[code]?.title ?? "Error",
+          detail: `Message to ${options.to} failed.`,
+        })),
+        webhook_url: options.url ?? null,
+        completed_at: now,
+      },
+    },
+    meta: { attempt: 1, delivered_to: options.url ?? "" },
+  };
+}
+
+/** What {@linkcode signedTelnyxReport} needs. */
+export interface TelnyxReportOptions {
+  privateKey: CryptoKey;
+  /** The `webhook_url` the send gave. */
+  url: string;
+  /** The event (see {@linkcode telnyxMessageEvent}), or a raw body. */
+  body: Record<string, unknown> | string;
+  /** Unix seconds; defaults to now. */
+  timestamp?: number;
+}
+
+/**
+ * A webhook as Telnyx POSTs it: the JSON body, `telnyx-timestamp`, and
+ * `telnyx-signature-ed25519`, the base64 Ed25519 signature of `${timestamp}|${body}`.
+ *
+ * @example
+ * ```ts
+ * const keys = await telnyxKeyPair();
+ * const body = telnyxMessageEvent({ id, to: "+447700900123", status: "delivered" });
+ * const req = await signedTelnyxReport({ privateKey: keys.privateKey, url, body });
+ * ```
+ */
+export async function signedTelnyxReport(options: TelnyxReportOptions): Promise<Request> {
+  const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
+  const body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+  const signature = new Uint8Array(
+    await crypto.subtle.sign(
+      { name: "Ed25519" },
+      options.privateKey,
+      new TextEncoder().encode(`${timestamp}|${body}`),
+    ),
+  );
+  return new Request(options.url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "telnyx-timestamp": timestamp,
+      "telnyx-signature-ed25519": btoa(String.fromCharCode(...signature)),
+    },
+    body,
+  });
 }

@@ -1,10 +1,11 @@
 /**
  * A local fake of Twilio's REST API on 127.0.0.1, speaking Twilio's request, response and error
  * shapes: form-encoded POSTs with Basic auth, `201` Message resources, and
- * `{code, message, more_info, status}` errors.
+ * `{code, message, more_info, status}` errors; and the Account resource
+ * (`GET /2010-04-01/Accounts/{sid}.json`) a credentials check reads, counted in `reads`.
  *
- * By default it behaves like Twilio; `respond` overrides the answer per request to inject
- * failures (error codes, 5xx, hangs).
+ * By default it behaves like Twilio; `respond` (sends) and `respondRead` (account reads)
+ * override the answer per request to inject failures (error codes, 5xx, hangs).
  */
 
 /** One request the fake received. */
@@ -33,6 +34,14 @@ export interface FakeTwilioOptions {
   authToken?: string;
   /** Called for each authenticated Messages request; `undefined` means behave like Twilio. */
   respond?: (message: ReceivedMessage) => FakeAnswer | Promise<FakeAnswer>;
+  /** Called for each authenticated account read; `undefined` means behave like Twilio. */
+  respondRead?: (read: ReceivedRead) => FakeAnswer | Promise<FakeAnswer>;
+}
+
+/** One authenticated read of the account resource (`GET /2010-04-01/Accounts/{sid}.json`). */
+export interface ReceivedRead {
+  readonly path: string;
+  readonly headers: Headers;
 }
 
 /** A running fake. */
@@ -44,6 +53,8 @@ export interface FakeTwilio {
   readonly messages: ReceivedMessage[];
   /** The SIDs of the messages and calls it accepted (answered 201), in order. */
   readonly accepted: AcceptedMessage[];
+  /** Every authenticated account read, in order: counted apart, a read sends nothing. */
+  readonly reads: ReceivedRead[];
   close(): Promise<void>;
 }
 
@@ -97,6 +108,28 @@ function messageResource(accountSid: string, form: URLSearchParams): Record<stri
     to: form.get("To"),
     uri: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`,
   };
+}
+
+/** Twilio's Account resource, as `GET /2010-04-01/Accounts/{sid}.json` answers it (200). */
+function accountResource(accountSid: string, authToken: string): Response {
+  const uri = `/2010-04-01/Accounts/${accountSid}`;
+  return Response.json({
+    // Twilio's answer holds the auth token: a client must never log or repeat it.
+    auth_token: authToken,
+    date_created: "Thu, 30 Jul 2015 20:00:00 +0000",
+    date_updated: "Thu, 30 Jul 2015 20:00:00 +0000",
+    friendly_name: "otp-relay test account",
+    owner_account_sid: accountSid,
+    sid: accountSid,
+    status: "active",
+    subresource_uris: {
+      balance: `${uri}/Balance.json`,
+      calls: `${uri}/Calls.json`,
+      messages: `${uri}/Messages.json`,
+    },
+    type: "Full",
+    uri: `${uri}.json`,
+  });
 }
 
 const E164 = /^\+[1-9]\d{6,14}$/;
@@ -160,6 +193,7 @@ export interface FakeTwilioHandler {
   readonly authToken: string;
   readonly messages: ReceivedMessage[];
   readonly accepted: AcceptedMessage[];
+  readonly reads: ReceivedRead[];
   /** Answers one request as Twilio would (or as `respond` says). */
   handle(req: Request): Promise<Response>;
   /** Releases requests left hanging. */
@@ -172,6 +206,7 @@ export function createFakeTwilioHandler(options: FakeTwilioOptions = {}): FakeTw
   const authToken = options.authToken ?? FAKE_AUTH_TOKEN;
   const messages: ReceivedMessage[] = [];
   const accepted: AcceptedMessage[] = [];
+  const reads: ReceivedRead[] = [];
   const hanging = new Set<(r: Response) => void>();
   const expectedAuth = `Basic ${btoa(`${accountSid}:${authToken}`)}`;
 
@@ -186,6 +221,18 @@ export function createFakeTwilioHandler(options: FakeTwilioOptions = {}): FakeTw
 
   async function answer(req: Request): Promise<Response> {
     const url = new URL(req.url);
+    const account = url.pathname.match(/^\/2010-04-01\/Accounts\/([^/]+)\.json$/);
+    if (account && req.method === "GET") {
+      // The credentials are checked as for a send.
+      if (req.headers.get("authorization") !== expectedAuth || account[1] !== accountSid) {
+        return twilioError(401, 20003, "Authenticate");
+      }
+      const read: ReceivedRead = { path: url.pathname, headers: req.headers };
+      reads.push(read);
+      const given = await options.respondRead?.(read);
+      if (given === "hang") return await new Promise<Response>((resolve) => hanging.add(resolve));
+      return given ?? accountResource(accountSid, authToken);
+    }
     const match = url.pathname.match(
       /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)\.json$/,
     );
@@ -221,6 +268,7 @@ export function createFakeTwilioHandler(options: FakeTwilioOptions = {}): FakeTw
     authToken,
     messages,
     accepted,
+    reads,
     handle,
     release() {
       for (const resolve of hanging) resolve(new Response(null, { status: 503 }));
@@ -242,6 +290,7 @@ export function startFakeTwilio(options: FakeTwilioOptions = {}): FakeTwilio {
     authToken: handler.authToken,
     messages: handler.messages,
     accepted: handler.accepted,
+    reads: handler.reads,
     async close() {
       handler.release();
       await server.shutdown();

@@ -3,7 +3,9 @@
  * response and error shapes: `POST /sms/json` with the body form-encoded (as documented) or JSON
  * (as the current Node SDK sends it), credentials in a Basic header or as `api_key`/`api_secret`
  * fields, and every answer an HTTP 200 whose `messages[0].status` says what happened
- * (`"0"` accepted, anything else an error with its `error-text`). See PROVIDERS.md §1A.
+ * (`"0"` accepted, anything else an error with its `error-text`). See docs/contracts.md §5. And
+ * the Account API's `GET /account/get-balance` a credentials check reads (`{value, autoReload}`, or
+ * 401), counted in `reads`, answered by `respondRead` when given.
  *
  * By default it behaves like Vonage accepting the message; `respond` overrides the answer per
  * request to inject failures (error statuses, 5xx, hangs). Signed requests (`sig`) are not
@@ -36,6 +38,8 @@ export interface AcceptedMessage {
   /** As Vonage got it: digits, no `+`. */
   readonly to: string;
   readonly text: string;
+  /** The `callback` the send asked delivery receipts to go to, if any. */
+  readonly callback?: string;
 }
 
 /** Options of {@linkcode startFakeVonage}. */
@@ -46,6 +50,15 @@ export interface FakeVonageOptions {
   apiSecret?: string;
   /** Called for each authenticated send request; `undefined` means behave like Vonage. */
   respond?: (request: ReceivedRequest) => FakeAnswer | Promise<FakeAnswer>;
+  /** Called for each authenticated balance read; `undefined` means behave like Vonage. */
+  respondRead?: (read: ReceivedRead) => FakeAnswer | Promise<FakeAnswer>;
+}
+
+/** One authenticated balance read (`GET /account/get-balance`): it sends nothing. */
+export interface ReceivedRead {
+  readonly path: string;
+  readonly headers: Headers;
+  readonly query: URLSearchParams;
 }
 
 /** A running fake. */
@@ -58,6 +71,8 @@ export interface FakeVonage {
   readonly requests: ReceivedRequest[];
   /** The messages it accepted, in order. */
   readonly accepted: AcceptedMessage[];
+  /** Every authenticated balance read, in order: counted apart, a read sends nothing. */
+  readonly reads: ReceivedRead[];
   /** Releases hanging requests and stops the server. */
   close(): Promise<void>;
 }
@@ -172,6 +187,27 @@ function authError(
   return key === apiKey && secret === apiSecret ? undefined : vonageStatus(4);
 }
 
+/**
+ * The Account API's check of the caller (`rest.nexmo.com/account/…`): key and secret in a Basic
+ * header or in the query, as a send takes them in its body; 401 with the Account API's legacy
+ * error body when they are wrong or missing.
+ */
+function accountAuthError(
+  req: Request,
+  url: URL,
+  apiKey: string,
+  apiSecret: string,
+): Response | undefined {
+  const basic = basicCredentials(req.headers.get("authorization"));
+  const given = basic ??
+    `${url.searchParams.get("api_key") ?? ""}:${url.searchParams.get("api_secret") ?? ""}`;
+  if (given === `${apiKey}:${apiSecret}`) return undefined;
+  return Response.json(
+    { "error-code": "401", "error-code-label": "authentication failed" },
+    { status: 401 },
+  );
+}
+
 const MESSAGE_TYPES = new Set(["text", "binary", "unicode", "wappush", "vcal", "vcard"]);
 
 /** Vonage's default answer to an authenticated request. */
@@ -241,9 +277,23 @@ export function startFakeVonage(options: FakeVonageOptions = {}): FakeVonage {
   const apiSecret = options.apiSecret ?? FAKE_VONAGE_API_SECRET;
   const requests: ReceivedRequest[] = [];
   const accepted: AcceptedMessage[] = [];
+  const reads: ReceivedRead[] = [];
 
   async function answer(req: Request): Promise<Response> {
     const url = new URL(req.url);
+    if (url.pathname === "/account/get-balance" && req.method === "GET") {
+      const denied = accountAuthError(req, url, apiKey, apiSecret);
+      if (denied) return denied;
+      const read: ReceivedRead = {
+        path: url.pathname,
+        headers: req.headers,
+        query: url.searchParams,
+      };
+      reads.push(read);
+      const given = await options.respondRead?.(read);
+      if (given === "hang") return await server.hang(req.signal);
+      return given ?? Response.json({ value: 10.28, autoReload: false });
+    }
     if (url.pathname !== "/sms/json") return new Response("Not Found", { status: 404 });
     if (req.method !== "POST") return new Response("Method Not Allowed", { status: 405 });
     const { body, encoding, raw } = await readBody(req);
@@ -270,6 +320,7 @@ export function startFakeVonage(options: FakeVonageOptions = {}): FakeVonage {
           id: message["message-id"],
           to: field(body, "to") ?? "",
           text: field(body, "text") ?? "",
+          callback: field(body, "callback"),
         });
       }
     }
@@ -283,6 +334,87 @@ export function startFakeVonage(options: FakeVonageOptions = {}): FakeVonage {
     apiSecret,
     requests,
     accepted,
+    reads,
     close: server.close,
   };
+}
+
+/** What {@linkcode signedVonageReport} builds a delivery receipt from. */
+export interface VonageReportOptions {
+  /** The account's signature secret. */
+  secret: string;
+  /** The dashboard's signature method; defaults to `sha256`. */
+  method?: "sha256" | "sha512";
+  /** The `callback` the send gave. */
+  url: string;
+  /** The send answer's `message-id`. */
+  messageId: string;
+  /** The recipient, digits without `+`. */
+  msisdn: string;
+  /** `delivered`, `expired`, `failed`, `rejected`, `accepted`, `buffered` or `unknown`. */
+  status: string;
+  /** Defaults to `"0"`. */
+  errCode?: string;
+  /** How the dashboard sends receipts: GET query, POST form or POST JSON; defaults to `get`. */
+  format?: "get" | "form" | "json";
+  /** Our sender, which Vonage names `to`; defaults to `MyApp`. */
+  from?: string;
+  /** Unix seconds; defaults to now. */
+  timestamp?: number;
+  /** Defaults to {@linkcode FAKE_VONAGE_API_KEY}. */
+  apiKey?: string;
+}
+
+/**
+ * A delivery receipt for a message the fake accepted, as Vonage sends it with signed webhooks on:
+ * every field, plus `timestamp`, `nonce` and `sig` (lower-case hex HMAC of the fields sorted by
+ * name as `&name=value`, `&` and `=` in values replaced by `_`).
+ *
+ * @example
+ * ```ts
+ * const req = await signedVonageReport({
+ *   secret, url, messageId: vonage.accepted[0]!.id, msisdn: "447700900123", status: "delivered",
+ * });
+ * ```
+ */
+export async function signedVonageReport(options: VonageReportOptions): Promise<Request> {
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const when = new Date(timestamp * 1000).toISOString();
+  const fields: Record<string, string> = {
+    msisdn: options.msisdn,
+    to: options.from ?? "MyApp",
+    "network-code": "23410",
+    messageId: options.messageId,
+    price: "0.03330000",
+    status: options.status,
+    scts: when.slice(2, 16).replace(/\D/g, ""),
+    "err-code": options.errCode ?? "0",
+    "api-key": options.apiKey ?? FAKE_VONAGE_API_KEY,
+    "message-timestamp": `${when.slice(0, 10)} ${when.slice(11, 19)}`,
+    timestamp: String(timestamp),
+    nonce: crypto.randomUUID(),
+  };
+  const text = Object.keys(fields).sort()
+    .map((name) => `&${name}=${fields[name]!.replaceAll("&", "_").replaceAll("=", "_")}`)
+    .join("");
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(options.secret),
+    { name: "HMAC", hash: options.method === "sha512" ? "SHA-512" : "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(text)));
+  fields.sig = [...mac].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const format = options.format ?? "get";
+  if (format === "get") {
+    return new Request(`${options.url}?${new URLSearchParams(fields)}`, { method: "GET" });
+  }
+  return new Request(options.url, {
+    method: "POST",
+    headers: {
+      "content-type": format === "json" ? "application/json" : "application/x-www-form-urlencoded",
+    },
+    body: format === "json" ? JSON.stringify(fields) : new URLSearchParams(fields).toString(),
+  });
 }

@@ -12,6 +12,7 @@ import { loadTwilioClient } from "../../supabase/functions/_shared/providers/twi
 import { ALL_CHANNELS_ENV } from "../_deployment.ts";
 import { captureLogs } from "../_helpers.ts";
 import {
+  CREATING_FAULTS,
   type Fault,
   FAULTS,
   type FaultyTwilio,
@@ -51,6 +52,9 @@ const EFFECT: Record<Fault | "refused", { sent: "no" | "unknown"; fallback: bool
   // Silence: nothing says whether Twilio got it. The policy prefers a second channel (the same
   // code twice at worst) to locking the user out.
   hang: { sent: "unknown", fallback: true },
+  // Twilio created the message, then fell silent: to the router it is a hang like the one above
+  // (a timeout: the next provider, then the next channel), so the code may arrive twice.
+  "accepted-hang": { sent: "unknown", fallback: true },
   trickle: { sent: "unknown", fallback: false },
   "500": { sent: "no", fallback: true },
   "503": { sent: "no", fallback: true },
@@ -131,8 +135,25 @@ function check(
     assert.deepEqual(channels, planned, `${label}: channel order`);
   }
   if (fake) {
-    // Never two messages for one request: what Twilio created, answered or not.
-    assert.ok(fake.created.length <= 1, `${label}: ${fake.created.length} messages created`);
+    // What Twilio created, answered or not: the delivered message, plus one for each attempt
+    // whose fault created a message the client never heard of. Only accepted-hang lets the
+    // router go on after that (it looks like silence), so never two messages otherwise.
+    const tried = Array.from({ length: want.tried }, (_, i) => faults[i]);
+    const unheard = tried.filter((f) =>
+      f !== undefined && f !== "refused" && CREATING_FAULTS.has(f)
+    );
+    assert.equal(
+      fake.created.length,
+      unheard.length + (want.delivered ? 1 : 0),
+      `${label}: ${fake.created.length} messages created`,
+    );
+    if (!tried.includes("accepted-hang")) assert.ok(fake.created.length <= 1);
+    // Each request names its recipient, except a reset's, whose body was never read.
+    assert.deepEqual(
+      fake.requests.map((r) => r.to),
+      tried.map((f) => f === "reset" ? undefined : "+447400123456"),
+      `${label}: recipients`,
+    );
   }
   if (want.delivered) {
     assert.equal(verdict.kind, "delivered", `${label}: delivered`);

@@ -5,7 +5,8 @@
  * @module
  */
 import { Hono } from "hono";
-import type { Config, ConfigError } from "./config.ts";
+import type { Config, ConfigError, ProviderConfig } from "./config.ts";
+import { createProviderStatusDoor } from "./doors/provider-status.ts";
 import type { DeliveryDeps } from "./delivery/deliver.ts";
 import { createMessages } from "./delivery/messages.ts";
 import { auth0Failure, createAuth0Door } from "./doors/auth0.ts";
@@ -14,14 +15,27 @@ import type { KeyedHash, Refusal } from "./delivery/limits.ts";
 import { CHANNELS, type DeliveryRequest } from "./delivery/types.ts";
 import { createSupabaseDoor, supabaseFailure } from "./doors/supabase.ts";
 import type { Logger } from "./log.ts";
-import type { Provider } from "./delivery/ports.ts";
 import { createTwilioStatusDoor, loadTwilioWebhooks } from "./doors/twilio-status.ts";
-import type { DedupeStore, StatusLog, StoreStatus } from "./delivery/ports.ts";
+import type { ProviderBench } from "./delivery/bench.ts";
+import type {
+  DedupeStore,
+  InboundReport,
+  OptOutStore,
+  Provider,
+  ProviderCheck,
+  ReportVerdict,
+  StatusLog,
+  StoreStatus,
+} from "./delivery/ports.ts";
 import { VERSION } from "./version.ts";
+import { constantTimeEqual } from "./constant-time.ts";
 import { createWebhookVerifier } from "./webhook.ts";
 
 /** The base path of every route. */
 export const BASE_PATH = "/send-sms";
+
+/** Upper bound of one provider's credentials check in deep health. */
+export const DEEP_CHECK_MS = 3000;
 
 /** What the app is built from; everything that varies is injected. */
 export interface AppDeps {
@@ -33,8 +47,12 @@ export interface AppDeps {
   readonly storeStatus: () => Promise<StoreStatus>;
   /** Abuse limits and refusals (see delivery/limits.ts). */
   readonly guard?: (request: DeliveryRequest) => Promise<Refusal | undefined>;
-  /** The keyed hash of numbers, for the delivery log. */
+  /** The keyed hash of numbers, for the delivery log and opt-outs. */
   readonly hash?: KeyedHash;
+  /** Opt-outs reported by providers. */
+  readonly optOuts?: OptOutStore;
+  /** Provider health of this isolate. */
+  readonly bench?: ProviderBench;
   /** Where Twilio's status callbacks are recorded. */
   readonly statusLog?: StatusLog;
   readonly log: Logger;
@@ -65,6 +83,7 @@ export function createApp(deps: AppDeps): Hono {
   const app = base(deps.log);
 
   app.get("/health", async (c) => {
+    if (c.req.query("deep") !== undefined) return await deepHealth(c.req.header("authorization"));
     const store = await deps.storeStatus();
     if (store.state !== "ok") {
       // Loud: deliveries run on memory (or fail, in closed mode) until this is fixed.
@@ -88,6 +107,57 @@ export function createApp(deps: AppDeps): Hono {
     }, store.state === "ok" ? 200 : 503);
   });
 
+  /**
+   * `?deep=1`: each provider's credentials checked with a cheap authenticated read, and its bench
+   * state in this isolate. Only with `Authorization: Bearer <OTP_HEALTH_TOKEN>`, since each call
+   * costs the provider reads.
+   */
+  async function deepHealth(authorization: string | undefined): Promise<Response> {
+    const token = config.healthToken;
+    const given = /^Bearer (.+)$/.exec(authorization ?? "")?.[1] ?? "";
+    const enc = new TextEncoder();
+    if (!token || !constantTimeEqual(enc.encode(given), enc.encode(token))) {
+      deps.log.warn("health_forbidden", { deep: true, configured: Boolean(token) });
+      return Response.json({
+        message: token ? "Unauthorized" : "Deep health is off: set OTP_HEALTH_TOKEN",
+      }, {
+        status: 401,
+        headers: { "www-authenticate": 'Bearer realm="otp-relay"' },
+      });
+    }
+    const [store, ...checks] = await Promise.all([
+      deps.storeStatus(),
+      ...deps.providers.map(async (provider) => {
+        const check: ProviderCheck | undefined = provider.check
+          ? await provider.check(AbortSignal.timeout(DEEP_CHECK_MS)).catch((): ProviderCheck => ({
+            ok: false,
+            problem: "unexpected",
+          }))
+          : undefined;
+        return {
+          name: provider.name,
+          channels: provider.channels,
+          credentials: check === undefined ? "not_checked" : check.ok ? "ok" : check.problem,
+          ...(check && !check.ok && check.status !== undefined ? { status: check.status } : {}),
+          bench: deps.bench?.state(provider.name) ?? { benched: false, failures: 0 },
+        };
+      }),
+    ]);
+    const healthy = store.state === "ok" &&
+      checks.every((c) => c.credentials === "ok" || c.credentials === "not_checked");
+    for (const c of checks) {
+      if (c.credentials !== "ok" && c.credentials !== "not_checked") {
+        deps.log.error("provider_check_failed", { provider: c.name, problem: c.credentials });
+      }
+    }
+    return Response.json({
+      status: healthy ? "ok" : "degraded",
+      version: VERSION,
+      store,
+      providers: checks,
+    }, { status: healthy ? 200 : 503 });
+  }
+
   // Every door delivers through the same router, store, limits and messages.
   const delivery: DeliveryDeps = {
     providers: deps.providers,
@@ -96,6 +166,8 @@ export function createApp(deps: AppDeps): Hono {
     store: deps.store,
     ...(deps.guard ? { guard: deps.guard } : {}),
     ...(deps.hash ? { hash: deps.hash } : {}),
+    ...(deps.optOuts ? { optOuts: deps.optOuts } : {}),
+    ...(deps.bench ? { bench: deps.bench } : {}),
     log: deps.log,
     now: deps.now,
     attemptTimeoutMs: config.attemptTimeoutMs,
@@ -134,12 +206,85 @@ export function createApp(deps: AppDeps): Hono {
         authToken: twilio.authToken,
         callbackUrl: twilio.statusCallbackUrl,
         statusLog: deps.statusLog ?? { recordStatus: () => Promise.resolve(false) },
+        ...(deps.optOuts ? { optOuts: deps.optOuts } : {}),
+        ...(deps.hash ? { hash: deps.hash } : {}),
         log: deps.log,
         loadSdk: loadTwilioWebhooks,
       }),
     );
   }
+  // The fetch providers report through their own routes, each checked with its own signature.
+  for (const provider of config.providers) {
+    const door = reportDoor(provider);
+    if (!door) continue;
+    app.route(
+      "/",
+      createProviderStatusDoor({
+        provider: provider.kind,
+        callbackUrl: door.callbackUrl,
+        read: door.read,
+        statusLog: deps.statusLog ?? { recordStatus: () => Promise.resolve(false) },
+        ...(deps.optOuts ? { optOuts: deps.optOuts } : {}),
+        ...(deps.hash ? { hash: deps.hash } : {}),
+        log: deps.log,
+      }),
+    );
+  }
   return app;
+}
+
+/** A reader loaded on the first report: a function that never gets one never loads it. */
+function lazyReader(
+  load: () => Promise<(input: InboundReport) => Promise<ReportVerdict>>,
+): (input: InboundReport) => Promise<ReportVerdict> {
+  let reader: Promise<(input: InboundReport) => Promise<ReportVerdict>> | undefined;
+  return async (input) => {
+    reader ??= load().catch((err) => {
+      reader = undefined;
+      throw err;
+    });
+    return await (await reader)(input);
+  };
+}
+
+/** The report route of a provider whose reports were requested (`OTP_PUBLIC_URL` and its key). */
+function reportDoor(
+  provider: ProviderConfig,
+): { callbackUrl: string; read: (input: InboundReport) => Promise<ReportVerdict> } | undefined {
+  switch (provider.kind) {
+    case "vonage": {
+      const { statusCallbackUrl, signature } = provider;
+      if (!statusCallbackUrl || !signature) return undefined;
+      return {
+        callbackUrl: statusCallbackUrl,
+        read: lazyReader(async () =>
+          (await import("./providers/vonage/report.ts")).createVonageReportReader(signature)
+        ),
+      };
+    }
+    case "plivo": {
+      const { statusCallbackUrl, authToken } = provider;
+      if (!statusCallbackUrl) return undefined;
+      return {
+        callbackUrl: statusCallbackUrl,
+        read: lazyReader(async () =>
+          (await import("./providers/plivo/report.ts")).createPlivoReportReader({ authToken })
+        ),
+      };
+    }
+    case "telnyx": {
+      const { statusCallbackUrl, publicKey } = provider;
+      if (!statusCallbackUrl || !publicKey) return undefined;
+      return {
+        callbackUrl: statusCallbackUrl,
+        read: lazyReader(async () =>
+          (await import("./providers/telnyx/report.ts")).createTelnyxReportReader({ publicKey })
+        ),
+      };
+    }
+    default:
+      return undefined;
+  }
 }
 
 /**

@@ -38,3 +38,29 @@ export function within<T>(promise: Promise<T>, ms: number): Promise<T | undefine
   });
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
+
+/** Supabase's Edge Runtime global, where it exists. */
+interface EdgeRuntimeGlobal {
+  waitUntil?(promise: Promise<unknown>): unknown;
+}
+
+/**
+ * Keeps the isolate alive until `promise` settles, for work that goes on after the answer (a
+ * late delivery record, the retention purge). On Supabase's Edge Runtime this is
+ * `EdgeRuntime.waitUntil`: without it, an isolate may be stopped once it has answered, and the
+ * work is lost. Elsewhere (Deno, tests) the work simply goes on. Never throws; `promise`'s own
+ * rejection is the caller's to handle.
+ *
+ * @example
+ * ```ts
+ * keepAlive(store.settle(key, outcome));
+ * ```
+ */
+export function keepAlive(promise: Promise<unknown>): void {
+  const runtime = (globalThis as { EdgeRuntime?: EdgeRuntimeGlobal }).EdgeRuntime;
+  try {
+    runtime?.waitUntil?.(promise.catch(() => {}));
+  } catch {
+    // A runtime that refuses (e.g. after shutdown began): the work still runs as far as it can.
+  }
+}

@@ -5,7 +5,7 @@
  */
 import type { Hono } from "hono";
 import { createApp, createMisconfiguredApp } from "./app.ts";
-import { raceAbort } from "./async.ts";
+import { keepAlive, raceAbort } from "./async.ts";
 import {
   type Config,
   ConfigError,
@@ -15,26 +15,38 @@ import {
   type LogLevel,
   type ProviderConfig,
 } from "./config.ts";
+import { createProviderBench } from "./delivery/bench.ts";
 import { createMessages, segmentReport } from "./delivery/messages.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createConsoleProvider } from "./providers/console.ts";
 import { createTwilioProvider } from "./providers/twilio/index.ts";
 import { checkLimits, createKeyedHash, type KeyedHash } from "./delivery/limits.ts";
 import type { Channel, DeliveryRequest } from "./delivery/types.ts";
-import { createMemoryCounterStore, createMemoryDedupeStore } from "./store/memory.ts";
+import {
+  createMemoryCounterStore,
+  createMemoryDedupeStore,
+  createMemoryOptOutStore,
+} from "./store/memory.ts";
 import {
   createPostgresCounterStore,
   createPostgresDedupeStore,
+  createPostgresOptOutStore,
   createPostgresStatusLog,
   createQueryRunner,
-  purge,
+  purgeIfDue,
   readHashKey,
 } from "./store/postgres.ts";
-import { createResilientCounters, createResilientStore } from "./store/resilient.ts";
+import {
+  createResilientCounters,
+  createResilientOptOuts,
+  createResilientStore,
+} from "./store/resilient.ts";
 import type {
   CounterStore,
   DedupeStore,
+  OptOutStore,
   Provider,
+  ProviderCheck,
   StatusLog,
   StoreStatus,
 } from "./delivery/ports.ts";
@@ -64,26 +76,44 @@ export type Bootstrapped =
   | { readonly app: Hono; readonly error: ConfigError; readonly log: Logger };
 
 /**
- * A provider whose module is imported on its first send: a function asked only for its health,
- * or whose first provider never fails, does not load the others.
+ * A provider whose module is imported on its first send or check: a function asked only for its
+ * health, or whose first provider never fails, does not load the others.
+ *
+ * `checks` says whether the provider has a credentials check ({@linkcode Provider.check}): the
+ * wrapper can't ask the module before loading it, and a provider without one must not seem to
+ * have one.
+ *
+ * @example
+ * ```ts
+ * const vonage = lazyProvider("vonage", ["sms"], true, async () => {
+ *   const { createVonageProvider } = await import("./providers/vonage/index.ts");
+ *   return createVonageProvider(config);
+ * });
+ * await vonage.check?.(AbortSignal.timeout(1500)); // loads the module, then reads the balance
+ * ```
  */
-function lazyProvider(
+export function lazyProvider(
   name: string,
   channels: readonly Channel[],
+  checks: boolean,
   load: () => Promise<Provider>,
 ): Provider {
   let loaded: Promise<Provider> | undefined;
-  return {
+  /** The provider, or a rejection when its module did not load before `signal` aborted. */
+  const ready = (signal: AbortSignal): Promise<Provider> => {
+    loaded ??= load().catch((err) => {
+      loaded = undefined; // let the next send or check try again
+      throw err;
+    });
+    return raceAbort(loaded, signal);
+  };
+  const lazy: Provider = {
     name,
     channels,
     async send(message, options) {
-      loaded ??= load().catch((err) => {
-        loaded = undefined; // let the next send try again
-        throw err;
-      });
       let provider: Provider;
       try {
-        provider = await raceAbort(loaded, options.signal);
+        provider = await ready(options.signal);
       } catch {
         // Nothing was sent: the module did not load in time.
         return {
@@ -94,6 +124,20 @@ function lazyProvider(
         };
       }
       return await provider.send(message, options);
+    },
+  };
+  if (!checks) return lazy;
+  return {
+    ...lazy,
+    async check(signal): Promise<ProviderCheck> {
+      let provider: Provider;
+      try {
+        provider = await ready(signal);
+      } catch {
+        return { ok: false, problem: "unreachable" };
+      }
+      // `checks` said it has one: a provider without is wiring gone wrong, not the provider.
+      return provider.check ? await provider.check(signal) : { ok: false, problem: "unexpected" };
     },
   };
 }
@@ -111,22 +155,23 @@ function providerFor(
       // Loads its SDK on the first send itself.
       return createTwilioProvider(provider, deps);
     case "vonage":
-      return lazyProvider("vonage", channels, async () => {
+      return lazyProvider("vonage", channels, true, async () => {
         const { createVonageProvider } = await import("./providers/vonage/index.ts");
         return createVonageProvider(provider, deps);
       });
     case "plivo":
-      return lazyProvider("plivo", channels, async () => {
+      return lazyProvider("plivo", channels, true, async () => {
         const { createPlivoProvider } = await import("./providers/plivo/index.ts");
         return createPlivoProvider(provider, deps);
       });
     case "telnyx":
-      return lazyProvider("telnyx", channels, async () => {
+      return lazyProvider("telnyx", channels, true, async () => {
         const { createTelnyxProvider } = await import("./providers/telnyx/index.ts");
         return createTelnyxProvider(provider, deps);
       });
     case "http":
-      return lazyProvider("http", channels, async () => {
+      // No check: the gateway contract has no read endpoint (providers/http/index.ts).
+      return lazyProvider("http", channels, false, async () => {
         const { createHttpProvider } = await import("./providers/http/index.ts");
         return createHttpProvider(provider, {
           ...deps,
@@ -152,6 +197,7 @@ interface SharedState {
   storeStatus: () => Promise<StoreStatus>;
   counters: CounterStore;
   hash: KeyedHash;
+  optOuts: OptOutStore;
   statusLog: StatusLog;
   close: () => Promise<void>;
 }
@@ -168,6 +214,7 @@ function randomKey(): string {
 function sharedStateFor(config: Config, log: Logger, now: () => number): SharedState {
   const memory = createMemoryDedupeStore({ maxEntries: config.memoryMaxEntries, now });
   const memoryCounters = createMemoryCounterStore({ maxEntries: config.memoryMaxEntries, now });
+  const memoryOptOuts = createMemoryOptOutStore({ maxEntries: config.memoryMaxEntries });
   // Without a database the hash key only has to be stable within this instance.
   const localHash = createKeyedHash(config.hashKey ?? randomKey());
   if (config.store.kind === "memory") {
@@ -176,6 +223,7 @@ function sharedStateFor(config: Config, log: Logger, now: () => number): SharedS
       storeStatus: () => Promise.resolve({ kind: "memory", state: "ok" }),
       counters: memoryCounters,
       hash: localHash,
+      optOuts: memoryOptOuts,
       // Without a delivery log, statuses are only logged.
       statusLog: { recordStatus: () => Promise.resolve(false) },
       close: () => Promise.resolve(),
@@ -222,15 +270,22 @@ function sharedStateFor(config: Config, log: Logger, now: () => number): SharedS
       return await localHash(value);
     }
   };
-  // Retention without pg_cron: at most once an hour per instance, after a delivery settles.
+  // Retention without pg_cron, after a delivery settles: each instance asks at most once an hour,
+  // and the database lets one run an hour through in all (purge_if_due claims it atomically).
   let lastPurge = 0;
   const settle: DedupeStore["settle"] = async (key, outcome, record) => {
     await store.settle(key, outcome, record);
     if (now() - lastPurge < 3_600_000) return;
     lastPurge = now();
-    purge(runner, config.logRetentionDays).then(
-      (removed) => log.info("retention", { removed, days: config.logRetentionDays }),
-      (err) => log.warn("retention_failed", { error: err instanceof Error ? err.name : "?" }),
+    keepAlive(
+      purgeIfDue(runner, config.logRetentionDays).then(
+        (removed) => {
+          if (removed !== undefined) {
+            log.info("retention", { removed, days: config.logRetentionDays });
+          }
+        },
+        (err) => log.warn("retention_failed", { error: err instanceof Error ? err.name : "?" }),
+      ),
     );
   };
   return {
@@ -238,6 +293,12 @@ function sharedStateFor(config: Config, log: Logger, now: () => number): SharedS
     storeStatus: () => store.status(),
     counters,
     hash,
+    optOuts: createResilientOptOuts({
+      primary: createPostgresOptOutStore(runner),
+      fallback: memoryOptOuts,
+      mode: onFailure,
+      log,
+    }),
     statusLog: createPostgresStatusLog(runner),
     close: () => runner.close?.() ?? Promise.resolve(),
   };
@@ -304,7 +365,7 @@ export function appFromEnv(
   for (const warning of configWarnings(env, config)) log.warn("configuration", { detail: warning });
   reportSegments(config, log);
   const providers = config.providers.map((p) => providerFor(p, config, log, options));
-  const { store, storeStatus, counters, hash, statusLog, close } = sharedStateFor(
+  const { store, storeStatus, counters, hash, optOuts, statusLog, close } = sharedStateFor(
     config,
     log,
     now,
@@ -318,6 +379,8 @@ export function appFromEnv(
     storeStatus,
     guard,
     hash,
+    optOuts,
+    bench: createProviderBench({ ...config.bench, now, log }),
     statusLog,
     log,
     now,

@@ -122,6 +122,13 @@ export interface Config {
   readonly policy: ChannelPolicy;
   /** Upper bound of one provider call. */
   readonly attemptTimeoutMs: number;
+  /**
+   * `OTP_PROVIDER_BENCH_AFTER` consecutive failures bench a provider for `OTP_PROVIDER_BENCH_MS`
+   * (per isolate; see delivery/bench.ts).
+   */
+  readonly bench: { readonly after: number; readonly ms: number };
+  /** `OTP_HEALTH_TOKEN`: opens `GET /health?deep=1`; unset, deep health is closed. */
+  readonly healthToken: string | undefined;
   /** A delivery ends, and the Supabase door answers, within this many ms of the request. */
   readonly deadlineMs: number;
   /** How long a delivered request is remembered to suppress retries of it. */
@@ -220,6 +227,19 @@ const schema = z.object({
     }
   }).default(["sms", "whatsapp"]),
   OTP_ATTEMPT_TIMEOUT_MS: positiveMs(1500, 10_000),
+  OTP_PROVIDER_BENCH_AFTER: z.string().trim().regex(/^\d+$/, "must be a whole number")
+    .transform(Number).pipe(
+      z.number().int().min(1, "must be at least 1").max(100, "must be at most 100"),
+    ).default(3),
+  // Under a second a bench would end before the next request; over an hour it outlives isolates.
+  OTP_PROVIDER_BENCH_MS: positiveMs(30_000, 3_600_000, 1000),
+  // A bearer token: long enough that guessing it is hopeless.
+  OTP_HEALTH_TOKEN: optionalText.pipe(
+    z.string().min(32, "must be at least 32 characters (openssl rand -hex 32)").regex(
+      /^[\x21-\x7e]+$/,
+      "must be printable ASCII without spaces",
+    ).optional(),
+  ),
   // Below 500 ms no provider call could finish: every code would fail.
   OTP_DEADLINE_MS: positiveMs(4000, 4500, 500),
   // Auth's retries all come within 5 s; a shorter memory would defeat the dedupe.
@@ -549,6 +569,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       userChannels: e.OTP_USER_CHANNELS,
     },
     attemptTimeoutMs: e.OTP_ATTEMPT_TIMEOUT_MS,
+    bench: { after: e.OTP_PROVIDER_BENCH_AFTER, ms: e.OTP_PROVIDER_BENCH_MS },
+    healthToken: e.OTP_HEALTH_TOKEN,
     deadlineMs: e.OTP_DEADLINE_MS,
     dedupeTtlMs: e.OTP_DEDUPE_TTL_MS,
     memoryMaxEntries: e.OTP_MEMORY_MAX_ENTRIES,
@@ -592,6 +614,28 @@ export function configWarnings(
       warnings.push(
         `${SETTINGS[name].key} is set but neither OTP_PROVIDERS nor OTP_PROVIDER_RULES names ` +
           `${name}: it is not used`,
+      );
+    }
+  }
+  // Delivery reports: requested only when they can be checked.
+  const publicUrl = Boolean(env.OTP_PUBLIC_URL?.trim());
+  for (const provider of config.providers) {
+    const key = provider.kind === "vonage"
+      ? "VONAGE_SIGNATURE_SECRET"
+      : provider.kind === "telnyx"
+      ? "TELNYX_PUBLIC_KEY"
+      : undefined;
+    if (!key) continue;
+    const hasKey = Boolean(env[key]?.trim());
+    if (publicUrl && !hasKey) {
+      warnings.push(
+        `OTP_PUBLIC_URL is set but ${key} is not: ${provider.kind} delivery reports are not ` +
+          "requested, since they could not be verified (and STOPs they carry are not learnt)",
+      );
+    } else if (!publicUrl && hasKey) {
+      warnings.push(
+        `${key} is set but OTP_PUBLIC_URL is not: ${provider.kind} delivery reports are not ` +
+          "requested",
       );
     }
   }

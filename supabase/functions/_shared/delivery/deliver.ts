@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { within } from "../async.ts";
+import { keepAlive, within } from "../async.ts";
 import { maskPhone } from "../log.ts";
-import type { Claim, DedupeStore } from "./ports.ts";
+import type { Claim, DedupeStore, OptOutStore } from "./ports.ts";
 import type { KeyedHash, Refusal } from "./limits.ts";
 import { route, type RouterDeps } from "./router.ts";
 import type { DeliveryRequest, Outcome } from "./types.ts";
@@ -21,8 +21,10 @@ export interface DeliveryDeps extends RouterDeps {
    * counters are unavailable in closed mode.
    */
   readonly guard?: (request: DeliveryRequest) => Promise<Refusal | undefined>;
-  /** The keyed hash the limits count numbers with, for the delivery log. */
+  /** The keyed hash the limits count numbers with, for the delivery log and opt-outs. */
   readonly hash?: KeyedHash;
+  /** Opt-outs reported by providers (needs `hash`). */
+  readonly optOuts?: OptOutStore;
 }
 
 /** The outcome, and whether it belongs to an earlier copy of the same request. */
@@ -51,6 +53,44 @@ async function guard(
       detail: "abuse-limit counters unavailable (OTP_STORE_ON_FAILURE=closed)",
     });
     return "store_unavailable";
+  }
+}
+
+/** The providers the number is opted out at; shared state unavailable in closed mode refuses. */
+async function optedOutAt(
+  numberHash: Promise<string> | undefined,
+  deps: DeliveryDeps,
+): Promise<readonly string[] | "store_unavailable"> {
+  if (!numberHash || !deps.optOuts) return [];
+  try {
+    return await deps.optOuts.find(await numberHash);
+  } catch (err) {
+    deps.log.error("store_unavailable", {
+      error: err instanceof Error ? err.name : typeof err,
+      detail: "opt-outs unavailable (OTP_STORE_ON_FAILURE=closed)",
+    });
+    return "store_unavailable";
+  }
+}
+
+/**
+ * What a delivery taught about opt-outs: a provider that refused an SMS because the recipient
+ * opted out records it; a delivery through a provider the number was opted out at clears it
+ * (the user replied START there).
+ */
+async function learnOptOuts(
+  numberHash: Promise<string>,
+  before: readonly string[],
+  outcome: Outcome,
+  optOuts: OptOutStore,
+): Promise<void> {
+  const hash = await numberHash;
+  const refused = outcome.attempts.filter((a) =>
+    a.channel === "sms" && !a.ok && a.reason === "opted_out"
+  );
+  for (const a of refused) await optOuts.record(hash, a.provider, "send");
+  if (outcome.ok && outcome.channel === "sms" && before.includes(outcome.provider)) {
+    await optOuts.clear(hash, outcome.provider);
   }
 }
 
@@ -130,14 +170,21 @@ export async function deliver(
     detail: "delivery did not finish",
   };
   let source = "";
+  const numberHash = deps.optOuts && deps.hash ? deps.hash(`number:${request.to.e164}`) : undefined;
+  let optedOut: readonly string[] = [];
   try {
     // After dedupe, so a retry never counts against a limit; before anything is sent.
-    const refused = await guard(request, deps);
-    if (refused) {
-      outcome = { ok: false, reason: refused, sent: "no", attempts: [], detail: "refused" };
+    const [refused, found] = await Promise.all([
+      guard(request, deps),
+      optedOutAt(numberHash, deps),
+    ]);
+    if (refused || found === "store_unavailable") {
+      const reason = refused ?? "store_unavailable";
+      outcome = { ok: false, reason, sent: "no", attempts: [], detail: "refused" };
       source = "refused";
     } else {
-      const routed = await route(request, deps);
+      optedOut = found;
+      const routed = await route(request, deps, { optedOutAt: optedOut });
       outcome = routed.outcome;
       source = routed.plan.source;
     }
@@ -155,10 +202,21 @@ export async function deliver(
       });
       return true;
     });
+    const learning = numberHash && deps.optOuts
+      ? learnOptOuts(numberHash, optedOut, outcome, deps.optOuts).catch((err) => {
+        deps.log.error("opt_out_not_recorded", {
+          ...logFields,
+          error: err instanceof Error ? err.name : typeof err,
+        });
+      })
+      : undefined;
     // Recording the outcome must not cost the caller its deadline (found in review: a slow
     // database added its whole query timeout to the answer, past Okta's 3 s). Late, it finishes
     // in the background; a retry meanwhile waits on the claim as for any delivery in flight.
-    if (!await within(settling, request.deadline - deps.now())) {
+    const recording = Promise.all([settling, learning]);
+    if (!await within(recording, request.deadline - deps.now())) {
+      // Finishes after the answer: the runtime must not stop the isolate before it does.
+      keepAlive(recording);
       deps.log.warn("store_settle_late", { ...logFields, detail: "answered before the record" });
     }
   }

@@ -2,8 +2,8 @@
  * How each failure reads to an end user, and which status Supabase Auth should report.
  *
  * Auth shows `message` to the person trying to sign in, so it is plain, actionable and free of
- * internals. Only 400, 429 and 500 are used: auth-js turns 502–504 into a generic retryable
- * error and loses the message (CONTRACTS.md §1).
+ * internals. Only 400, 403, 429 and 500 are used: auth-js turns 502–504 into a generic
+ * retryable error and loses the message (docs/contracts.md §1.5).
  *
  * @module
  */

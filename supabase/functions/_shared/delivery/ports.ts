@@ -4,7 +4,8 @@
  * adapter.
  *
  * - {@linkcode Provider}: something that hands one message to a telephony network.
- * - {@linkcode DedupeStore}, {@linkcode CounterStore}, {@linkcode StatusLog}: shared state.
+ * - {@linkcode DedupeStore}, {@linkcode CounterStore}, {@linkcode OptOutStore},
+ *   {@linkcode StatusLog}: shared state.
  *
  * @module
  */
@@ -217,12 +218,33 @@ export interface StoreStatus {
   readonly state: "ok" | "migration_missing" | "unreachable";
 }
 
+/** Where an opt-out was learnt: a provider's answer to a send, or a delivery report. */
+export type OptOutSource = "send" | "report";
+
+/**
+ * Opt-outs (STOP) as providers reported them, under the keyed hash of the number. While a number
+ * is recorded at a provider, its SMS goes through that provider alone.
+ */
+export interface OptOutStore {
+  /** The providers at which the number is recorded as opted out; empty when none. */
+  find(numberHash: string): Promise<readonly string[]>;
+  /** Records (or refreshes) an opt-out at `provider`. */
+  record(numberHash: string, provider: string, source: OptOutSource): Promise<void>;
+  /** Clears the record at `provider` (it delivered again), or every record (the owner). */
+  clear(numberHash: string, provider?: string): Promise<void>;
+}
+
 /** What became of a delivery after the provider accepted it (status callbacks). */
 export interface StatusLog {
   /**
    * Records a provider status (`delivered`, `undelivered` + 30007, …) for the delivery whose
-   * message or call has `providerId`; a status never replaces a later one. Resolves to whether
-   * a delivery was updated.
+   * message or call has `providerId` at `provider`; a status never replaces a later one.
+   * Resolves to whether a delivery was updated.
    */
-  recordStatus(providerId: string, status: string, errorCode: number | undefined): Promise<boolean>;
+  recordStatus(
+    provider: string,
+    providerId: string,
+    status: string,
+    errorCode: number | undefined,
+  ): Promise<boolean>;
 }

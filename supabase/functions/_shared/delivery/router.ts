@@ -10,6 +10,7 @@
  */
 import { within } from "../async.ts";
 import type { Logger } from "../log.ts";
+import type { ProviderBench } from "./bench.ts";
 import type { OutboundMessage, Provider, SendResult } from "./ports.ts";
 import type { Messages } from "./messages.ts";
 import {
@@ -47,6 +48,17 @@ export interface RouterDeps {
   /** Upper bound of one provider call. */
   readonly attemptTimeoutMs: number;
   readonly messages: Messages;
+  /** Provider health in this isolate: benched providers go last (see bench.ts). */
+  readonly bench?: ProviderBench;
+}
+
+/** What the router knows about the number besides the request. */
+export interface RouteContext {
+  /**
+   * Providers at which the number is recorded as opted out: its SMS goes through them alone
+   * (whatever the routing says), since only they know whether the user has replied START.
+   */
+  readonly optedOutAt?: readonly string[];
 }
 
 /** The outcome and the plan it followed. */
@@ -234,7 +246,11 @@ export function finalFailure(failures: readonly Failed[]): Failed {
  * const { outcome, plan } = await route(request, deps);
  * ```
  */
-export async function route(request: DeliveryRequest, deps: RouterDeps): Promise<Routed> {
+export async function route(
+  request: DeliveryRequest,
+  deps: RouterDeps,
+  context: RouteContext = {},
+): Promise<Routed> {
   const configured = new Set(deps.providers.flatMap((p) => p.channels));
   const planned = planChannels(request, deps.policy, configured);
   // A notice without a code skips the channels it has no words for (WhatsApp needs a code).
@@ -247,7 +263,25 @@ export async function route(request: DeliveryRequest, deps: RouterDeps): Promise
 
   channels: for (const channel of plan.channels) {
     const { message, about } = render(request, channel, deps.messages);
-    const order = providerOrder(deps.providers, deps.routing, request.to.country, channel);
+    let order = providerOrder(deps.providers, deps.routing, request.to.country, channel);
+    const optedOutAt = channel === "sms" ? context.optedOutAt ?? [] : [];
+    if (optedOutAt.length > 0) {
+      // A STOP held by one provider is never bypassed through another.
+      order = deps.providers.filter((p) =>
+        optedOutAt.includes(p.name) && p.channels.includes(channel)
+      );
+      deps.log.info("opted_out_route", { channel, providers: optedOutAt.join(",") });
+      if (order.length === 0) {
+        failures.push({
+          ok: false,
+          reason: "opted_out",
+          sent: "no",
+          detail: "opted out at a provider that no longer serves this channel",
+        });
+        continue channels;
+      }
+    }
+    if (deps.bench) order = deps.bench.order(order);
     for (const provider of order) {
       if (brokenProviders.has(provider)) continue;
       // The provider's own timeout leaves room for the backstop, which fires by the deadline.
@@ -258,6 +292,8 @@ export async function route(request: DeliveryRequest, deps: RouterDeps): Promise
       const started = deps.now();
       const result = await attempt(provider, message, budget, request.dedupeKey, deps.log);
       const ms = deps.now() - started;
+      if (result.ok) deps.bench?.record(provider.name, true);
+      else deps.bench?.record(provider.name, false, result.reason);
       if (result.ok) {
         attempts.push({ channel, provider: provider.name, ok: true, id: result.id, ms, ...about });
         return {

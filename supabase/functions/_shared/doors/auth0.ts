@@ -1,5 +1,5 @@
 /**
- * The Auth0 front door, at `POST /send-sms/auth0` (CONTRACTS.md §3).
+ * The Auth0 front door, at `POST /send-sms/auth0` (docs/contracts.md §3).
  *
  * Auth0 cannot call a URL for phone messages: it runs code. The relay we ship in
  * `integrations/auth0/` forwards its event here, signed with Standard Webhooks, in one of the

@@ -1,5 +1,6 @@
 /**
- * The Okta front door: the telephony inline hook (CONTRACTS.md §2), at `POST /send-sms/okta`.
+ * The Okta front door: the telephony inline hook (docs/contracts.md §2), at
+ * `POST /send-sms/okta`.
  *
  * Okta sends a fixed header the admin configured; it is compared in constant time. Okta's own
  * requests always get HTTP 200 JSON: a timeout, another status or a malformed answer makes Okta

@@ -1,5 +1,5 @@
 /**
- * The Supabase Auth front door: the HTTP Send SMS hook (CONTRACTS.md §1).
+ * The Supabase Auth front door: the HTTP Send SMS hook (docs/contracts.md §1).
  *
  * Auth reads our answer narrowly: success is `200` + `application/json` + `{}`; a failure the
  * user should understand is `200` + `{"error":{"http_code":N,"message":"…"}}`. Any other status
@@ -148,7 +148,8 @@ export function createSupabaseDoor(deps: SupabaseDoorDeps): Hono {
       to,
       code: sms.otp,
       deadline: received + deps.deadlineMs,
-      // Auth never says which channel the user asked for (CONTRACTS.md §1): the policy decides.
+      // Auth never says which channel the user asked for (docs/contracts.md §1.1): the policy
+      // decides.
       appMetadata: user.app_metadata ?? undefined,
       userMetadata: user.user_metadata ?? undefined,
       locales: [user.user_metadata?.locale, user.user_metadata?.language],

@@ -13,7 +13,11 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { Logger } from "../log.ts";
-import type { StatusLog } from "../delivery/ports.ts";
+import type { KeyedHash } from "../delivery/limits.ts";
+import type { OptOutStore, StatusLog } from "../delivery/ports.ts";
+
+/** Twilio's error code for a recipient who replied STOP. */
+const TWILIO_OPTED_OUT = 21610;
 
 /** The SDK's webhook signature check. */
 export interface TwilioWebhooks {
@@ -35,6 +39,9 @@ export interface TwilioStatusDeps {
   /** The exact URL given to Twilio as `StatusCallback`. */
   readonly callbackUrl: string;
   readonly statusLog: StatusLog;
+  /** Where a STOP reported by a callback (error 21610) is recorded, under the number's hash. */
+  readonly optOuts?: OptOutStore;
+  readonly hash?: KeyedHash;
   readonly log: Logger;
   /** Loads the SDK's signature check (`twilio/lib/webhooks/webhooks.js`), on the first callback. */
   readonly loadSdk: () => Promise<TwilioWebhooks>;
@@ -47,6 +54,8 @@ const callback = z.looseObject({
   CallStatus: z.string().max(32).optional(),
   // Absent without an error; tolerate it empty.
   ErrorCode: z.string().regex(/^\d{0,6}$/).optional(),
+  // The recipient (`whatsapp:+…` on WhatsApp): only hashed, to record an opt-out.
+  To: z.string().max(64).optional(),
 });
 
 /**
@@ -88,18 +97,37 @@ export function createTwilioStatusDoor(deps: TwilioStatusDeps): Hono {
       const errorCode = parsed.data.ErrorCode ? Number(parsed.data.ErrorCode) : undefined;
       let recorded = false;
       try {
-        recorded = await deps.statusLog.recordStatus(sid, status, errorCode);
+        recorded = await deps.statusLog.recordStatus("twilio", sid, status, errorCode);
       } catch (err) {
         deps.log.error("twilio_status_not_recorded", {
           id: sid,
           error: err instanceof Error ? err.name : typeof err,
         });
       }
+      // 21610: the recipient replied STOP. Recorded so no other provider bypasses it (SMS only).
+      const to = parsed.data.To;
+      let optOut: boolean | undefined;
+      if (
+        errorCode === TWILIO_OPTED_OUT && to && /^\+\d{6,15}$/.test(to) && deps.optOuts && deps.hash
+      ) {
+        try {
+          await deps.optOuts.record(await deps.hash(`number:${to}`), "twilio", "report");
+          optOut = true;
+        } catch (err) {
+          optOut = false;
+          deps.log.error("opt_out_not_recorded", {
+            provider: "twilio",
+            id: sid,
+            error: err instanceof Error ? err.name : typeof err,
+          });
+        }
+      }
       const failed = ["undelivered", "failed", "busy", "no-answer", "canceled"].includes(status);
       deps.log[failed ? "warn" : "info"]("delivery_status", {
         id: sid,
         status,
         ...(errorCode === undefined ? {} : { errorCode }),
+        ...(optOut === undefined ? {} : { optOutRecorded: optOut }),
         recorded,
       });
       return c.body(null, 204);

@@ -1,13 +1,14 @@
 /**
  * One HTTP call to a provider's API with `fetch`, and what a failure of the call itself means:
- * the shared part of the fetch-based providers (Vonage, Plivo, Telnyx, the owner's gateway).
+ * the shared part of the fetch-based providers (Vonage, Plivo, Telnyx, the owner's gateway), and
+ * of every provider's credentials check (Twilio's included).
  *
  * Redirects are never followed: credentials travel in every request, and a provider's API does
  * not redirect a send.
  *
  * @module
  */
-import type { SendResult } from "../delivery/ports.ts";
+import type { ProviderCheck, SendResult } from "../delivery/ports.ts";
 
 /** A failed send. */
 export type SendFailure = Extract<SendResult, { ok: false }>;
@@ -77,6 +78,53 @@ export async function callProvider(call: ProviderCall): Promise<ProviderAnswer |
     body = undefined;
   }
   return { status: response.status, body };
+}
+
+/** What {@linkcode checkProvider} needs. */
+export interface CheckCall {
+  /** A cheap authenticated read: an account or balance resource. */
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly signal: AbortSignal;
+  readonly fetch?: typeof fetch;
+}
+
+/**
+ * GETs `url` to check a provider's credentials, and says what the answer means (see
+ * {@linkcode checkStatus}); no connection, a timeout or an abort is `unreachable`. The body is
+ * discarded unread: an account resource may quote account details (Twilio's even holds the auth
+ * token). Never throws; settles when `signal` aborts.
+ */
+export async function checkProvider(call: CheckCall): Promise<ProviderCheck> {
+  const doFetch = call.fetch ?? fetch;
+  let response: Response;
+  try {
+    response = await doFetch(call.url, {
+      method: "GET",
+      headers: call.headers,
+      redirect: "manual",
+      signal: call.signal,
+    });
+  } catch {
+    return { ok: false, problem: "unreachable" };
+  }
+  try {
+    await response.body?.cancel();
+  } catch {
+    // Only releases the connection: the status is all the check needs.
+  }
+  return checkStatus(response.status);
+}
+
+/**
+ * What the status of a credentials check means: 2xx the credentials work; 401/403 they don't;
+ * 5xx the provider is down; anything else (a redirect, never followed, included) unexpected.
+ */
+export function checkStatus(status: number): ProviderCheck {
+  if (status >= 200 && status < 300) return { ok: true };
+  if (status === 401 || status === 403) return { ok: false, problem: "credentials", status };
+  if (status >= 500 && status < 600) return { ok: false, problem: "unreachable", status };
+  return { ok: false, problem: "unexpected", status };
 }
 
 /** True for a failure rather than an answer. */

@@ -51,5 +51,6 @@ export function createConsoleProvider(options: ConsoleProviderOptions = {}): Pro
       );
       return Promise.resolve({ ok: true, id: `console-${sequence}` });
     },
+    // No `check`: there are no credentials to check and nothing to reach.
   };
 }

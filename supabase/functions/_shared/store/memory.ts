@@ -8,7 +8,7 @@
  */
 import { REFUSALS } from "../delivery/limits.ts";
 import type { Outcome } from "../delivery/types.ts";
-import type { Claim, CounterStore, DedupeStore } from "../delivery/ports.ts";
+import type { Claim, CounterStore, DedupeStore, OptOutStore } from "../delivery/ports.ts";
 
 /** Options of {@linkcode createMemoryDedupeStore}. */
 export interface MemoryStoreOptions {
@@ -135,6 +135,41 @@ export function createMemoryCounterStore(
         const counter = counters.get(`${h.scope}|${h.key}|${h.bucket}`);
         if (counter && counter.count > 0) counter.count -= 1;
       }
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * In-memory opt-outs, for one instance. Bounded like the other stores: past `maxEntries` numbers,
+ * the oldest record goes first (a deployment that must never forget a STOP uses PostgreSQL).
+ */
+export function createMemoryOptOutStore(
+  options: { maxEntries: number },
+): OptOutStore & { readonly size: number } {
+  const numbers = new Map<string, Set<string>>();
+  return {
+    get size() {
+      return numbers.size;
+    },
+    find(numberHash) {
+      return Promise.resolve([...numbers.get(numberHash) ?? []]);
+    },
+    record(numberHash, provider) {
+      const providers = numbers.get(numberHash) ?? new Set<string>();
+      numbers.delete(numberHash); // newest last
+      providers.add(provider);
+      numbers.set(numberHash, providers);
+      for (const key of numbers.keys()) {
+        if (numbers.size <= options.maxEntries) break;
+        numbers.delete(key);
+      }
+      return Promise.resolve();
+    },
+    clear(numberHash, provider) {
+      const providers = numbers.get(numberHash);
+      if (providers && provider !== undefined) providers.delete(provider);
+      if (!providers || provider === undefined || providers.size === 0) numbers.delete(numberHash);
       return Promise.resolve();
     },
   };

@@ -17,6 +17,7 @@ import type {
   CounterStore,
   DedupeStore,
   DeliveryRecord,
+  OptOutStore,
   StatusLog,
   StoreStatus,
 } from "../delivery/ports.ts";
@@ -288,7 +289,11 @@ export function createPostgresDedupeStore(
     },
     async status(): Promise<StoreStatus> {
       try {
-        await query((s) => s`select 1 from otp_relay.deliveries limit 1`);
+        // The newest migration's table too: a database left at the first one needs a push.
+        await query((s) =>
+          s`select (select 1 from otp_relay.deliveries limit 1),
+              (select 1 from otp_relay.opt_outs limit 1)`
+        );
         return { kind: "postgres", state: "ok" };
       } catch (err) {
         return {
@@ -351,32 +356,67 @@ export async function readHashKey(runner: QueryRunner): Promise<string> {
   return rows[0].value;
 }
 
-/** Deletes deliveries older than `retentionDays` and expired counters; returns rows removed. */
-export async function purge(runner: QueryRunner, retentionDays: number): Promise<number> {
+/**
+ * Deletes deliveries older than `retentionDays` and expired counters, if no instance has done so
+ * within the hour: each run is claimed atomically in the database (`otp_relay.purge_if_due`).
+ * Returns the rows removed, or `undefined` when it was not due.
+ */
+export async function purgeIfDue(
+  runner: QueryRunner,
+  retentionDays: number,
+): Promise<number | undefined> {
   // Background work: a longer budget than the hook's queries.
-  const rows = await runner.query<{ removed: number }>(
-    (s) => s`select otp_relay.purge(${retentionDays}) as removed`,
-    { timeoutMs: 10_000 },
+  const rows = await runner.query<{ removed: number | null }>(
+    (s) => s`select otp_relay.purge_if_due(${retentionDays}) as removed`,
+    { timeoutMs: 10_000, retry: false },
   );
-  return rows[0]?.removed ?? 0;
+  return rows[0]?.removed ?? undefined;
 }
 
 /** Delivery statuses from the provider's callbacks, on the delivery log. */
 export function createPostgresStatusLog(runner: QueryRunner): StatusLog {
   return {
-    async recordStatus(providerId, status, errorCode) {
+    async recordStatus(provider, providerId, status, errorCode) {
       // Callbacks can arrive out of order: a status never replaces one of a higher rank
       // (otp_relay.status_rank: sent < delivered/undelivered/failed < read).
       const rows = await runner.query((s) =>
         s`update otp_relay.deliveries set
             delivery_status = ${status}, delivery_error_code = ${errorCode ?? null},
             delivery_updated_at = now()
-          where provider_id = ${providerId}
+          where provider = ${provider} and provider_id = ${providerId}
             and otp_relay.status_rank(${status})
               >= otp_relay.status_rank(coalesce(delivery_status, ''))
           returning 1`
       );
       return rows.length > 0;
+    },
+  };
+}
+
+/** Opt-outs in `otp_relay.opt_outs`, shared by every instance. */
+export function createPostgresOptOutStore(runner: QueryRunner): OptOutStore {
+  return {
+    async find(numberHash) {
+      const rows = await runner.query<{ provider: string }>((s) =>
+        s`select provider from otp_relay.opt_outs where to_hash = ${numberHash}`
+      );
+      return rows.map((r) => r.provider);
+    },
+    async record(numberHash, provider, source) {
+      await runner.query((s) =>
+        s`insert into otp_relay.opt_outs (to_hash, provider, source)
+          values (${numberHash}, ${provider}, ${source})
+          on conflict (to_hash, provider) do update set
+            source = excluded.source, reported_at = now()`
+      );
+    },
+    async clear(numberHash, provider) {
+      await runner.query((s) =>
+        provider === undefined
+          ? s`delete from otp_relay.opt_outs where to_hash = ${numberHash}`
+          : s`delete from otp_relay.opt_outs
+              where to_hash = ${numberHash} and provider = ${provider}`
+      );
     },
   };
 }

@@ -19,6 +19,7 @@ import {
   type CounterStore,
   type DedupeStore,
   type DeliveryRecord,
+  type OptOutStore,
   type StoreStatus,
   StoreUnavailableError,
 } from "../delivery/ports.ts";
@@ -118,5 +119,38 @@ export function createResilientCounters(options: {
         return await options.fallback.hit(hits);
       }
     },
+  };
+}
+
+/**
+ * Opt-outs with the same failure rules: a missing migration or (in open mode) a failing database
+ * uses memory; closed mode refuses, since a STOP could otherwise be bypassed.
+ */
+export function createResilientOptOuts(options: {
+  primary: OptOutStore;
+  fallback: OptOutStore;
+  mode: StoreFailureMode;
+  log: Logger;
+}): OptOutStore {
+  const { primary, fallback, mode, log } = options;
+  async function either<T>(run: (store: OptOutStore) => Promise<T>): Promise<T> {
+    try {
+      return await run(primary);
+    } catch (err) {
+      const missing = err instanceof MigrationMissingError;
+      if (!missing && mode === "closed") {
+        throw new StoreUnavailableError("The shared opt-outs are unavailable", { cause: err });
+      }
+      log.error(missing ? "store_migration_missing" : "store_unavailable_fallback", {
+        error: err instanceof Error ? err.name : typeof err,
+        detail: "opt-outs kept in memory",
+      });
+      return await run(fallback);
+    }
+  }
+  return {
+    find: (hash) => either((s) => s.find(hash)),
+    record: (hash, provider, source) => either((s) => s.record(hash, provider, source)),
+    clear: (hash, provider) => either((s) => s.clear(hash, provider)),
   };
 }

@@ -148,5 +148,7 @@ export function createHttpProvider(
       }
       return classifyGatewayError(answer.status, answer.body);
     },
+    // No `check`: the gateway contract (docs/http-provider.md) has one endpoint, the send, and no
+    // read that proves the secrets without sending a message.
   };
 }

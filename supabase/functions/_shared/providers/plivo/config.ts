@@ -33,6 +33,11 @@ export interface PlivoConfig {
   /** India's DLT registration. */
   readonly dltEntityId?: string;
   readonly dltTemplateId?: string;
+  /**
+   * `${OTP_PUBLIC_URL}/plivo/status`, each message's `url` (with `method: "POST"`): where Plivo
+   * reports what became of it, signed with the auth token (report.ts).
+   */
+  readonly statusCallbackUrl?: string;
 }
 
 const dltId = z.string().trim().regex(/^\d{1,30}$/, "must be the numeric DLT id");
@@ -93,6 +98,7 @@ export const plivoSettings: ProviderSettings<PlivoConfig> = {
         : { expirySeconds: clamp(context.validityMinutes * 60, min, max) }),
       ...(e.PLIVO_DLT_ENTITY_ID ? { dltEntityId: e.PLIVO_DLT_ENTITY_ID } : {}),
       ...(e.PLIVO_DLT_TEMPLATE_ID ? { dltTemplateId: e.PLIVO_DLT_TEMPLATE_ID } : {}),
+      ...(context.publicUrl ? { statusCallbackUrl: `${context.publicUrl}/plivo/status` } : {}),
     };
   },
 };

@@ -10,13 +10,14 @@
 import {
   basicAuth,
   callProvider,
+  checkProvider,
   isFailure,
   member,
   notServed,
   type SendFailure,
   statusFailure,
 } from "../_http.ts";
-import type { Provider, SendResult } from "../../delivery/ports.ts";
+import type { Provider, ProviderCheck, SendResult } from "../../delivery/ports.ts";
 import type { PlivoConfig } from "./config.ts";
 
 /** Options of {@linkcode createPlivoProvider}. */
@@ -71,6 +72,8 @@ export function createPlivoProvider(config: PlivoConfig, deps: PlivoProviderDeps
         ...(config.expirySeconds === undefined ? {} : { message_expiry: config.expirySeconds }),
         ...(config.dltEntityId ? { dlt_entity_id: config.dltEntityId } : {}),
         ...(config.dltTemplateId ? { dlt_template_id: config.dltTemplateId } : {}),
+        // The status callback (report.ts): form-encoded POSTs signed with the auth token.
+        ...(config.statusCallbackUrl ? { url: config.statusCallbackUrl, method: "POST" } : {}),
       };
       const answer = await callProvider({
         provider: "plivo",
@@ -93,6 +96,15 @@ export function createPlivoProvider(config: PlivoConfig, deps: PlivoProviderDeps
         return { ok: false, reason: "internal", sent: "unknown", detail: "plivo unreadable 2xx" };
       }
       return classifyPlivoError(answer.status, member(answer.body, "error"));
+    },
+    /** Reads the account (`GET {base}/v1/Account/{auth_id}/`): 200 on good credentials, 401 not. */
+    check(signal): Promise<ProviderCheck> {
+      return checkProvider({
+        url: `${config.apiBaseUrl}/v1/Account/${encodeURIComponent(config.authId)}/`,
+        headers: { authorization, accept: "application/json" },
+        signal,
+        fetch: deps.fetch,
+      });
     },
   };
 }

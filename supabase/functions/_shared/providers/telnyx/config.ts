@@ -24,6 +24,29 @@ export interface TelnyxConfig {
   readonly from?: string;
   readonly messagingProfileId?: string;
   readonly apiBaseUrl: string;
+  /**
+   * `TELNYX_PUBLIC_KEY`: the account's Ed25519 public key (base64 of its 32 raw bytes), which
+   * verifies the signature of each webhook.
+   */
+  readonly publicKey?: string;
+  /**
+   * `${OTP_PUBLIC_URL}/telnyx/status`, each message's `webhook_url`: only with a public key, since
+   * an unsigned report could not be told from a forged one.
+   */
+  readonly statusCallbackUrl?: string;
+}
+
+/** The raw length of an Ed25519 public key. */
+const ED25519_PUBLIC_KEY_BYTES = 32;
+
+/** True when `text` is standard base64 of exactly 32 bytes. */
+function isEd25519PublicKey(text: string): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return false;
+  try {
+    return atob(text).length === ED25519_PUBLIC_KEY_BYTES;
+  } catch {
+    return false;
+  }
 }
 
 const schema = z.object({
@@ -34,6 +57,11 @@ const schema = z.object({
     "must be a messaging profile UUID",
   ).optional(),
   TELNYX_API_BASE_URL: apiUrl.optional(),
+  TELNYX_PUBLIC_KEY: optionalText.refine(
+    (v) => v === undefined || isEd25519PublicKey(v),
+    "must be the public key from the Telnyx portal (Keys & Credentials > Public Key): base64 of " +
+      "32 bytes",
+  ),
 });
 
 /** Telnyx's settings. */
@@ -42,7 +70,7 @@ export const telnyxSettings: ProviderSettings<TelnyxConfig> = {
   key: "TELNYX_API_KEY",
   variables: Object.keys(schema.shape),
   channels: () => ["sms"],
-  parse(env, _context, problems) {
+  parse(env, context, problems) {
     const e = parseWith(schema, env, problems);
     if (!e) return undefined;
     const before = problems.length;
@@ -69,6 +97,10 @@ export const telnyxSettings: ProviderSettings<TelnyxConfig> = {
       ...(from ? { from } : {}),
       ...(profile ? { messagingProfileId: profile } : {}),
       apiBaseUrl: e.TELNYX_API_BASE_URL ?? TELNYX_DEFAULT_API_BASE_URL,
+      ...(e.TELNYX_PUBLIC_KEY ? { publicKey: e.TELNYX_PUBLIC_KEY } : {}),
+      ...(e.TELNYX_PUBLIC_KEY && context.publicUrl
+        ? { statusCallbackUrl: `${context.publicUrl}/telnyx/status` }
+        : {}),
     };
   },
 };

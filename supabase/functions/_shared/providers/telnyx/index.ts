@@ -10,13 +10,14 @@
 import type { FailureReason } from "../../delivery/types.ts";
 import {
   callProvider,
+  checkProvider,
   isFailure,
   member,
   notServed,
   type SendFailure,
   statusFailure,
 } from "../_http.ts";
-import type { Provider, SendResult } from "../../delivery/ports.ts";
+import type { Provider, ProviderCheck, SendResult } from "../../delivery/ports.ts";
 import type { TelnyxConfig } from "./config.ts";
 
 /** What Telnyx's error codes mean for a delivery. */
@@ -85,6 +86,8 @@ export function createTelnyxProvider(
         text: message.body,
         ...(config.from ? { from: config.from } : {}),
         ...(config.messagingProfileId ? { messaging_profile_id: config.messagingProfileId } : {}),
+        // The delivery webhooks (report.ts), only when they can be verified.
+        ...(config.statusCallbackUrl ? { webhook_url: config.statusCallbackUrl } : {}),
       };
       const answer = await callProvider({
         provider: "telnyx",
@@ -114,6 +117,15 @@ export function createTelnyxProvider(
         ? raw
         : undefined;
       return classifyTelnyxError(answer.status, code);
+    },
+    /** Reads the balance (`GET {base}/v2/balance`): 200 `{data: {balance, …}}`, 401 10009. */
+    check(signal): Promise<ProviderCheck> {
+      return checkProvider({
+        url: `${config.apiBaseUrl}/v2/balance`,
+        headers: { authorization: `Bearer ${config.apiKey}`, accept: "application/json" },
+        signal,
+        fetch: deps.fetch,
+      });
     },
   };
 }

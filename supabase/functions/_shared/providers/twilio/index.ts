@@ -3,14 +3,15 @@
  * WhatsApp through the Messages API, voice through the Calls API, each in its own module.
  *
  * The SDK is imported on the first send, not at start, and only the modules a send needs
- * (`sdk.ts`): the package is large (CONTRACTS.md §4) and a function that is only asked for its
- * health should not pay for it.
+ * (`sdk.ts`): the package is large (docs/contracts.md §4.6) and a function that is only asked
+ * for its health should not pay for it.
  *
  * @module
  */
 import { raceAbort } from "../../async.ts";
 import { twilioChannels, type TwilioConfig } from "./config.ts";
-import type { Provider, SendResult } from "../../delivery/ports.ts";
+import type { Provider, ProviderCheck, SendResult } from "../../delivery/ports.ts";
+import { checkTwilio } from "./check.ts";
 import { classifyTwilioError, isTwilioError } from "./errors.ts";
 import { createTwilioHttpClient, TwilioAnswerLostError } from "./http.ts";
 import { sendSms } from "./sms.ts";
@@ -121,6 +122,10 @@ export function createTwilioProvider(
         // certainly did not leave, so a retry may send it.
         return requested ? failure : { ...failure, sent: "no" };
       }
+    },
+    /** Reads the account resource with a plain `fetch` (check.ts): the SDK is not loaded. */
+    check(signal): Promise<ProviderCheck> {
+      return checkTwilio(config, signal, deps.fetch);
     },
   };
 }

@@ -11,14 +11,16 @@
 import { smsEncoding } from "../../delivery/sms-encoding.ts";
 import type { FailureReason } from "../../delivery/types.ts";
 import {
+  basicAuth,
   callProvider,
+  checkProvider,
   isFailure,
   member,
   notServed,
   type SendFailure,
   statusFailure,
 } from "../_http.ts";
-import type { Provider, SendResult } from "../../delivery/ports.ts";
+import type { Provider, ProviderCheck, SendResult } from "../../delivery/ports.ts";
 import type { VonageConfig } from "./config.ts";
 
 /**
@@ -85,6 +87,8 @@ export function createVonageProvider(
       if (config.ttlMs !== undefined) form.set("ttl", String(config.ttlMs));
       if (config.entityId) form.set("entity-id", config.entityId);
       if (config.contentId) form.set("content-id", config.contentId);
+      // The delivery report (report.ts), only when it can be verified.
+      if (config.statusCallbackUrl) form.set("callback", config.statusCallbackUrl);
       const answer = await callProvider({
         provider: "vonage",
         url: `${config.apiBaseUrl}/sms/json`,
@@ -113,6 +117,22 @@ export function createVonageProvider(
       if (Number.isInteger(status) && status > 0) return classifyVonageStatus(status);
       // A 200 we can't read: Vonage may well have queued the message.
       return { ok: false, reason: "internal", sent: "unknown", detail: "vonage unreadable 200" };
+    },
+    /**
+     * Reads the balance (`GET {base}/account/get-balance`, with Basic auth as Vonage's own
+     * example does, so the secret never sits in a URL): 200 `{value, autoReload}`, 401 on wrong
+     * credentials. The Account API lives on the same host as the SMS API (`rest.nexmo.com`).
+     */
+    check(signal): Promise<ProviderCheck> {
+      return checkProvider({
+        url: `${config.apiBaseUrl}/account/get-balance`,
+        headers: {
+          accept: "application/json",
+          authorization: basicAuth(config.apiKey, config.apiSecret),
+        },
+        signal,
+        fetch: deps.fetch,
+      });
     },
   };
 }
