@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { applyMigrations, testDatabase } from "../_postgres.ts";
+import { applyMigrations, cliDbUrl, supabaseCli, testDatabase } from "../_postgres.ts";
 
 Deno.test("migrations: apply on an empty database and again without effect", async () => {
   const db = await testDatabase();
@@ -17,6 +17,28 @@ Deno.test("migrations: apply on an empty database and again without effect", asy
   }
 });
 
+Deno.test("supabase db push (the real CLI) applied every migration; a second push finds nothing to do", async () => {
+  const db = await testDatabase();
+  const sql = db.client();
+  try {
+    // The CLI records what it applied: every file of supabase/migrations, by version.
+    const files: string[] = [];
+    for await (const e of Deno.readDir(new URL("../../supabase/migrations/", import.meta.url))) {
+      if (e.name.endsWith(".sql")) files.push(e.name.split("_")[0]!);
+    }
+    const rows = await sql`select version from supabase_migrations.schema_migrations order by 1`;
+    assert.deepEqual(rows.map((r) => r.version), files.sort());
+    const again = await supabaseCli(["db", "push", "--db-url", cliDbUrl(db.url), "--yes"]);
+    assert.equal(again.code, 0, again.output);
+    assert.match(again.output, /Remote database is up to date/);
+    assert.doesNotMatch(again.output, /Disabling phone login/);
+    const after = await sql`select count(*)::int as n from supabase_migrations.schema_migrations`;
+    assert.equal(after[0]!.n, files.length);
+  } finally {
+    await sql.end();
+  }
+});
+
 Deno.test("migrations: RLS on, nothing granted to anon or authenticated", async () => {
   const db = await testDatabase();
   const sql = db.client();
@@ -28,13 +50,23 @@ Deno.test("migrations: RLS on, nothing granted to anon or authenticated", async 
     assert.deepEqual(tables.map((t) => [t.relname, t.relrowsecurity]), [
       ["deliveries", true],
       ["limit_counters", true],
+      ["maintenance", true],
+      ["opt_outs", true],
       ["settings", true],
     ]);
     for (const role of ["anon", "authenticated"]) {
       const [usage] = await sql`select has_schema_privilege(${role}, 'otp_relay', 'USAGE') as ok`;
       assert.equal(usage!.ok, false, `${role} has no usage on the schema`);
       for (
-        const table of ["otp_relay.deliveries", "otp_relay.limit_counters", "otp_relay.settings"]
+        const table of [
+          "otp_relay.deliveries",
+          "otp_relay.limit_counters",
+          "otp_relay.maintenance",
+          "otp_relay.opt_outs",
+          "otp_relay.settings",
+          "otp_relay.delivery_stats_24h",
+          "otp_relay.provider_attempts_24h",
+        ]
       ) {
         const [priv] = await sql`
           select has_table_privilege(${role}, ${table}, 'SELECT, INSERT, UPDATE, DELETE') as ok`;
