@@ -79,11 +79,13 @@ export async function main(
         print(`clear needs a valid number in E.164 form, such as +14155550123.\n\n${USAGE}`);
         return 2;
       }
-      const hash = createKeyedHash(env.OTP_HASH_KEY ?? await readHashKey(runner));
-      const numberHash = await hash(`number:${phone.e164}`);
-      const before = await createPostgresOptOutStore(runner).find(numberHash);
+      // The function's own key: OTP_HASH_KEY as the function reads it (trimmed, blank = unset),
+      // else the one the migration generated.
+      const hash = createKeyedHash(env.OTP_HASH_KEY?.trim() || await readHashKey(runner));
+      const optOuts = createPostgresOptOutStore(runner, hash);
+      const before = await optOuts.find(phone.e164);
       const provider = parsed.values.provider;
-      await createPostgresOptOutStore(runner).clear(numberHash, provider);
+      await optOuts.clear(phone.e164, provider);
       const cleared = provider === undefined ? before : before.filter((p) => p === provider);
       print(
         cleared.length === 0

@@ -253,15 +253,19 @@ async function run(cmd: string, args: string[], user?: { uid: number; gid: numbe
 
 async function postgresUser(): Promise<{ uid: number; gid: number } | undefined> {
   if (Deno.uid() !== 0) return undefined; // already unprivileged: run as ourselves
-  const id = async (flag: string) => {
-    const out = await new Deno.Command("id", { args: [flag, "postgres"], stdout: "piped" })
-      .output();
-    if (out.code !== 0) {
-      throw new Error("running as root, but there is no 'postgres' system user to run PostgreSQL");
-    }
-    return Number(new TextDecoder().decode(out.stdout).trim());
-  };
-  return { uid: await id("-u"), gid: await id("-g") };
+  // PostgreSQL refuses to run as root: its own system user where PostgreSQL was installed, else
+  // `nobody` (a machine with only Node has no `postgres` user; found in review).
+  for (const user of ["postgres", "nobody"]) {
+    const id = async (flag: string) => {
+      const out = await new Deno.Command("id", { args: [flag, user], stdout: "piped" }).output();
+      return out.code === 0 ? Number(new TextDecoder().decode(out.stdout).trim()) : undefined;
+    };
+    const [uid, gid] = [await id("-u"), await id("-g")];
+    if (uid !== undefined && gid !== undefined && uid !== 0) return { uid, gid };
+  }
+  throw new Error(
+    "running as root, but there is neither a 'postgres' nor a 'nobody' user to run PostgreSQL as",
+  );
 }
 
 /** Applies Supabase's roles and every migration, in file-name order. */

@@ -32,7 +32,10 @@ Deno.test("known-answer vector: signing produces the reference signature", () =>
 Deno.test("known-answer vector verifies, with and without Supabase's v1, prefix", async () => {
   for (const secret of [VECTOR.secret, `v1,${VECTOR.secret}`]) {
     const verifier = createWebhookVerifier({ secrets: [secret], now: atVector });
-    assert.deepEqual(await verifier.verify(vectorHeaders(), VECTOR.body), { ok: true });
+    assert.deepEqual(await verifier.verify(vectorHeaders(), VECTOR.body), {
+      ok: true,
+      signedAt: VECTOR.timestamp * 1000,
+    });
   }
 });
 
@@ -144,7 +147,7 @@ Deno.test("rotation: either of two configured secrets verifies", async () => {
       timestamp: h["webhook-timestamp"],
       signature: h["webhook-signature"],
     }, VECTOR.body);
-    assert.deepEqual(verdict, { ok: true });
+    assert.deepEqual(verdict, { ok: true, signedAt: VECTOR.timestamp * 1000 });
   }
 });
 
@@ -163,7 +166,7 @@ Deno.test("Auth's multi-secret header ('v1,a, v1,b') verifies against whichever 
       timestamp: h["webhook-timestamp"],
       signature: h["webhook-signature"],
     }, VECTOR.body);
-    assert.deepEqual(verdict, { ok: true });
+    assert.deepEqual(verdict, { ok: true, signedAt: VECTOR.timestamp * 1000 });
   }
   // The spec's plain space separator works as well.
   const verifier = createWebhookVerifier({ secrets: [VECTOR.secret], now: atVector });
@@ -201,7 +204,10 @@ Deno.test("the native verifier accepts what the standardwebhooks package signs, 
       timestamp: signed["webhook-timestamp"],
       signature: signed["webhook-signature"],
     };
-    assert.deepEqual(await verifier.verify(headers, body), { ok: true });
+    assert.deepEqual(await verifier.verify(headers, body), {
+      ok: true,
+      signedAt: timestamp * 1000,
+    });
     assert.equal((await verifier.verify(headers, body + " ")).ok, false);
   }
 });
@@ -212,4 +218,12 @@ Deno.test("constantTimeEqual: equal, different, different lengths", () => {
   assert.equal(constantTimeEqual(e.encode("abc"), e.encode("abd")), false);
   assert.equal(constantTimeEqual(e.encode("abc"), e.encode("ab")), false);
   assert.equal(constantTimeEqual(new Uint8Array(), new Uint8Array()), true);
+});
+
+Deno.test("issue 14 #7: the verifier checks bytes as given: a string and its UTF-8 bytes agree, other bytes don't", async () => {
+  const verifier = createWebhookVerifier({ secrets: [VECTOR.secret], now: atVector });
+  const bytes = new TextEncoder().encode(VECTOR.body);
+  assert.equal((await verifier.verify(vectorHeaders(), bytes)).ok, true);
+  const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...bytes]);
+  assert.equal((await verifier.verify(vectorHeaders(), bom)).ok, false, "a BOM is a byte too");
 });

@@ -80,6 +80,11 @@ as $$
 declare
   claimed integer;
 begin
+  -- One purge at a time, and nobody waits for it: another instance arriving meanwhile returns at
+  -- once instead of queueing on the row lock for the purge's whole length.
+  if not pg_try_advisory_xact_lock(hashtext('otp_relay.purge_if_due')) then
+    return null;
+  end if;
   insert into otp_relay.maintenance as m (name, last_run) values ('purge', now())
   on conflict (name) do update set last_run = now()
   where m.last_run < now() - make_interval(mins => every_minutes);

@@ -40,6 +40,8 @@ function provider(
   const p: Provider = {
     name,
     channels,
+    // As the real adapters say: Twilio, Telnyx and a gateway refuse an opted-out number at send.
+    refusesOptedOutAtSend: ["twilio", "telnyx", "http"].includes(name),
     send(message) {
       calls.push(message.channel);
       return Promise.resolve(answer(message.channel, calls.length));
@@ -198,8 +200,8 @@ Deno.test("bench: a benched provider alone in its order is still tried", async (
 
 function deliveryDeps(providers: Provider[]) {
   const { deps, logs } = routerDeps(providers);
-  const optOuts = createMemoryOptOutStore({ maxEntries: 100 });
   const hash = createKeyedHash("k".repeat(64));
+  const optOuts = createMemoryOptOutStore({ maxEntries: 100, hash });
   const value: DeliveryDeps = {
     ...deps,
     store: createMemoryDedupeStore({ maxEntries: 100 }),
@@ -224,7 +226,7 @@ Deno.test("opt-outs: a STOP at one provider is recorded and never bypassed throu
   );
   const vonage = provider("vonage", ["sms"], () => ({ ok: true, id: "v-1" }));
   const { deps, optOuts, hash } = deliveryDeps([twilio, vonage]);
-  const number = await hash("number:+14155550123");
+  const number = "+14155550123";
 
   const first = await deliver(request(1), deps);
   assert.ok(first.outcome.ok && first.outcome.channel === "voice", "next channel, not vonage");
@@ -254,8 +256,8 @@ Deno.test("opt-outs: a STOP at one provider is recorded and never bypassed throu
 Deno.test("opt-outs: opted out at a provider that no longer serves SMS → no SMS at all", async () => {
   const twilio = provider("twilio", ["voice"], () => ({ ok: true, id: "CA1" }));
   const vonage = provider("vonage", ["sms"], () => ({ ok: true, id: "v-1" }));
-  const { deps, optOuts, hash } = deliveryDeps([vonage, twilio]);
-  await optOuts.record(await hash("number:+14155550123"), "plivo", "report");
+  const { deps, optOuts } = deliveryDeps([vonage, twilio]);
+  await optOuts.record("+14155550123", "plivo", "report");
   const { outcome } = await deliver(request(1), deps);
   assert.ok(outcome.ok && outcome.channel === "voice");
   assert.deepEqual(vonage.calls, []);
@@ -267,19 +269,37 @@ Deno.test("opt-outs: opted out at a provider that no longer serves SMS → no SM
   assert.equal(!refused.outcome.ok && refused.outcome.sent, "no");
 });
 
+Deno.test("opt-outs: Plivo accepting a send to an opted-out number does not clear its STOP (found in review)", async () => {
+  // Plivo answers 202 to an opted-out number and reports error 200 later: its acceptance
+  // proves nothing, so the next code must go through Plivo again, not through Twilio.
+  const twilio = provider("twilio", ["sms"], () => ({ ok: true, id: "SM1" }));
+  const plivo = provider("plivo", ["sms"], () => ({ ok: true, id: "p-1" }));
+  const { deps, optOuts } = deliveryDeps([twilio, plivo]);
+  await optOuts.record("+14155550123", "plivo", "report");
+  for (const n of [1, 2, 3]) {
+    const { outcome } = await deliver(request(n), deps);
+    assert.ok(outcome.ok && outcome.provider === "plivo", `delivery ${n} stays on plivo`);
+  }
+  assert.deepEqual(twilio.calls, []);
+  assert.deepEqual(await optOuts.find("+14155550123"), ["plivo"]);
+});
+
 Deno.test("opt-outs: the owner clears a number's records", async () => {
-  const optOuts = createMemoryOptOutStore({ maxEntries: 2 });
-  await optOuts.record("h1", "twilio", "send");
-  await optOuts.record("h1", "vonage", "report");
-  assert.deepEqual(await optOuts.find("h1"), ["twilio", "vonage"]);
-  await optOuts.clear("h1", "twilio");
-  assert.deepEqual(await optOuts.find("h1"), ["vonage"]);
-  await optOuts.clear("h1");
-  assert.deepEqual(await optOuts.find("h1"), []);
+  const optOuts = createMemoryOptOutStore({ maxEntries: 2, hash: createKeyedHash("k".repeat(64)) });
+  const n = "+14155550100";
+  await optOuts.record(n, "twilio", "send");
+  await optOuts.record(n, "vonage", "report");
+  assert.deepEqual(await optOuts.find(n), ["twilio", "vonage"]);
+  await optOuts.clear(n, "twilio");
+  assert.deepEqual(await optOuts.find(n), ["vonage"]);
+  await optOuts.clear(n);
+  assert.deepEqual(await optOuts.find(n), []);
   // Bounded: past maxEntries numbers the oldest goes first.
-  for (const h of ["a", "b", "c"]) await optOuts.record(h, "twilio", "send");
+  for (const m of ["+14155550101", "+14155550102", "+14155550103"]) {
+    await optOuts.record(m, "twilio", "send");
+  }
   assert.equal(optOuts.size, 2);
-  assert.deepEqual(await optOuts.find("a"), []);
+  assert.deepEqual(await optOuts.find("+14155550101"), []);
 });
 
 // --- A caller's retry across providers ------------------------------------------------------
@@ -320,4 +340,26 @@ Deno.test("retry: every provider certainly refused: the retry may try them again
   assert.equal(retry.duplicate, undefined);
   assert.ok(retry.outcome.ok && retry.outcome.provider === "twilio");
   assert.deepEqual([twilio.calls.length, vonage.calls.length], [2, 1]);
+});
+
+Deno.test("bench: one channel's template refused, or a timeout the deadline cut short, never benches the provider (found in review)", async () => {
+  const bench = createProviderBench({
+    after: 1,
+    ms: 30_000,
+    now: Date.now,
+    log: createLogger({ level: "error", write: () => {} }),
+  });
+  for (const reason of ["channel_config", "channel_refused"] as const) {
+    assert.equal(countsAgainstProvider(reason), false, reason);
+    bench.record("twilio", false, reason);
+  }
+  assert.equal(bench.isBenched("twilio"), false);
+  // A timeout with less than the full attempt budget left (the deadline cut it) is not counted.
+  const twilio = provider("twilio", ["sms"], () => fail("timeout", "unknown"));
+  const { deps } = routerDeps([twilio], { bench });
+  await route({ ...request(1), deadline: Date.now() + 600 }, deps);
+  assert.equal(twilio.calls.length, 1);
+  assert.equal(bench.isBenched("twilio"), false, "a cut-short timeout is not the provider's fault");
+  await route({ ...request(2), deadline: Date.now() + 4000 }, deps);
+  assert.ok(bench.isBenched("twilio"), "a timeout over the full budget is");
 });

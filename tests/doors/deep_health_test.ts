@@ -118,8 +118,11 @@ Deno.test("deep health: no token, a wrong token, a token in the query, or none c
   assert.equal(res.status, 401);
   assert.match((await res.json()).message, /OTP_HEALTH_TOKEN/);
   assert.equal(twilio.checks, 0);
-  // Plain health still answers without a token.
+  // Plain health still answers without a token, and ?deep=0 is plain health.
   assert.equal((await get({}, "")).status, 200);
+  const plain = await get({}, "?deep=0");
+  assert.equal(plain.status, 200);
+  assert.equal((await plain.json()).providers.length, 1);
 });
 
 Deno.test("settings: OTP_HEALTH_TOKEN must be long; bench settings have bounds", () => {

@@ -195,16 +195,33 @@ dbTest(
         format: "json",
       });
       assert.equal((await d.report(stop)).status, 200);
-      assert.ok(d.logs.some((l) => l.includes('"optOutRecorded":true')));
+      assert.ok(d.logs.some((l) => l.includes('"optOut":"recorded"')));
 
       // Now Plivo comes first for every number, but this one is opted out at Vonage.
       const reordered = await deployment({ OTP_PROVIDERS: "plivo,vonage,telnyx" });
       try {
+        // Vonage accepts sends to an opted-out number (and reports the STOP later), so its
+        // acceptance clears nothing: a resend goes through Vonage again (found in review).
+        assert.equal(await reordered.post(phone), "{}");
         assert.equal(await reordered.post(phone), "{}");
         assert.equal(reordered.plivo.accepted.length, 0, "Plivo never got this number's SMS");
-        assert.equal(reordered.vonage.accepted.length, 1);
+        assert.equal(reordered.vonage.accepted.length, 2);
         assert.equal(await reordered.post(randomMobile()), "{}");
         assert.equal(reordered.plivo.accepted.length, 1, "other numbers follow the order");
+
+        // A signed 'delivered' from Vonage proves the user replied START: the order applies again.
+        const last = reordered.vonage.accepted.at(-2)!;
+        const delivered = await signedVonageReport({
+          secret: VONAGE_SIG_SECRET,
+          url: `${PUBLIC_URL}/vonage/status`,
+          messageId: last.id,
+          msisdn: last.to,
+          status: "delivered",
+          format: "form",
+        });
+        assert.equal((await reordered.report(delivered)).status, 200);
+        assert.equal(await reordered.post(phone), "{}");
+        assert.equal(reordered.plivo.accepted.length, 2, "cleared: Plivo first again");
       } finally {
         await reordered.close();
       }
@@ -234,3 +251,44 @@ dbTest(
     }
   },
 );
+
+Deno.test("reports: a STOP that could not be written is answered 503, so the provider sends it again", async () => {
+  const { createProviderStatusDoor } = await import(
+    "../../supabase/functions/_shared/doors/provider-status.ts"
+  );
+  const { createLogger } = await import("../../supabase/functions/_shared/log.ts");
+  const failing = () => Promise.reject(new Error("database down"));
+  const door = createProviderStatusDoor({
+    provider: "telnyx",
+    callbackUrl: "https://x/telnyx/status",
+    read: () =>
+      Promise.resolve({
+        ok: true,
+        reports: [{ providerId: "m1", status: "undelivered", optedOut: true, to: "+14155550123" }],
+      }),
+    statusLog: { recordStatus: () => Promise.resolve(true) },
+    optOuts: { find: () => Promise.resolve([]), record: failing, clear: failing },
+    log: createLogger({ level: "error", write: () => {} }),
+  });
+  const res = await door.request("/telnyx/status", { method: "POST", body: "{}" });
+  assert.equal(res.status, 503);
+  await res.body?.cancel();
+  // The same report, written: 200.
+  const ok = createProviderStatusDoor({
+    provider: "telnyx",
+    callbackUrl: "https://x/telnyx/status",
+    read: () =>
+      Promise.resolve({
+        ok: true,
+        reports: [{ providerId: "m1", status: "undelivered", optedOut: true, to: "+14155550123" }],
+      }),
+    statusLog: { recordStatus: () => Promise.resolve(true) },
+    optOuts: {
+      find: () => Promise.resolve([]),
+      record: () => Promise.resolve(),
+      clear: () => Promise.resolve(),
+    },
+    log: createLogger({ level: "error", write: () => {} }),
+  });
+  assert.equal((await ok.request("/telnyx/status", { method: "POST", body: "{}" })).status, 200);
+});

@@ -136,7 +136,12 @@ Deno.test("vonage report: Vonage's own signature test vector (HMAC-SHA256)", asy
     "&message-timestamp=2013-11-21 15:27:30&messageId=020000001B0FE827&msisdn=14843472194" +
       "&text=Test again&timestamp=1385047698&to=13239877404&type=text",
   );
-  const read = createVonageReportReader({ secret: VECTOR_SECRET, method: "sha256" });
+  // The clock of the vector (signed 2013-11-21): a receipt is fresh for a day.
+  const read = createVonageReportReader({
+    secret: VECTOR_SECRET,
+    method: "sha256",
+    now: () => 1385047698_000 + 60_000,
+  });
   // The vector is an inbound message, not a receipt: the signature passes (upper-case hex is
   // compared case-insensitively), then the missing `status` makes it unreadable.
   const signed = await read(vonageGet({ ...VECTOR, sig: VECTOR_SHA256 }));
@@ -868,4 +873,14 @@ Deno.test("telnyx report: other events carry no report; signed but unreadable is
     ["a recipient that is no number", event({ to: [{ phone_number: "Acme", status: "sent" }] })],
   ];
   for (const [name, body] of unreadable) assert.equal(refused(await verdict(body)), 400, name);
+});
+
+Deno.test("vonage report: a receipt signed more than a day ago (a replay) is refused (found in review)", async () => {
+  const at = 1385047698_000;
+  const later = (ms: number) =>
+    createVonageReportReader({ secret: VECTOR_SECRET, method: "sha256", now: () => at + ms });
+  const request = () => vonageGet({ ...VECTOR, sig: VECTOR_SHA256 });
+  assert.equal(refused(await later(86_399_000)(request())), 400, "a day old: still read");
+  assert.equal(refused(await later(86_401_000)(request())), 403, "older: a replay");
+  assert.equal(refused(await later(-301_000)(request())), 403, "from the future");
 });

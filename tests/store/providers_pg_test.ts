@@ -22,13 +22,16 @@ dbTest("postgres opt-outs: record, find, refresh, clear per provider and all", a
   const db = await testDatabase();
   const runner = await runnerFor(db.url);
   try {
-    const optOuts = createPostgresOptOutStore(runner);
-    const hash = crypto.randomUUID().replaceAll("-", "");
-    assert.deepEqual(await optOuts.find(hash), []);
-    await optOuts.record(hash, "twilio", "send");
-    await optOuts.record(hash, "twilio", "report"); // a refresh, not a second row
-    await optOuts.record(hash, "vonage", "report");
-    assert.deepEqual([...await optOuts.find(hash)].sort(), ["twilio", "vonage"]);
+    const { createKeyedHash } = await import("../../supabase/functions/_shared/delivery/limits.ts");
+    const keyed = createKeyedHash("k".repeat(64));
+    const optOuts = createPostgresOptOutStore(runner, keyed);
+    const number = `+1415555${String(1000 + Math.floor(Math.random() * 9000))}`;
+    const hash = await keyed(`number:${number}`);
+    assert.deepEqual(await optOuts.find(number), []);
+    await optOuts.record(number, "twilio", "send");
+    await optOuts.record(number, "twilio", "report"); // a refresh, not a second row
+    await optOuts.record(number, "vonage", "report");
+    assert.deepEqual([...await optOuts.find(number)].sort(), ["twilio", "vonage"]);
     const sql = db.client();
     try {
       const rows = await sql`select provider, source from otp_relay.opt_outs
@@ -40,10 +43,10 @@ dbTest("postgres opt-outs: record, find, refresh, clear per provider and all", a
     } finally {
       await sql.end();
     }
-    await optOuts.clear(hash, "twilio");
-    assert.deepEqual(await optOuts.find(hash), ["vonage"]);
-    await optOuts.clear(hash);
-    assert.deepEqual(await optOuts.find(hash), []);
+    await optOuts.clear(number, "twilio");
+    assert.deepEqual(await optOuts.find(number), ["vonage"]);
+    await optOuts.clear(number);
+    assert.deepEqual(await optOuts.find(number), []);
   } finally {
     await runner.close?.();
   }
@@ -69,6 +72,10 @@ dbTest(
       });
       assert.equal(await statusLog.recordStatus("telnyx", id, "delivered", undefined), false);
       assert.equal(await statusLog.recordStatus("vonage", id, "undelivered", 9), true);
+      // A final status is never replaced by another final one (a replayed report), while 'read'
+      // (WhatsApp, after delivered) still moves forward.
+      assert.equal(await statusLog.recordStatus("vonage", id, "delivered", undefined), false);
+      assert.equal(await statusLog.recordStatus("vonage", id, "sent", undefined), false);
       const sql = db.client();
       try {
         const [row] = await sql`select delivery_status, delivery_error_code
@@ -181,10 +188,10 @@ dbTest(
     try {
       const number = "+14155550177";
       const hash = createKeyedHash(await readHashKey(runner));
-      const optOuts = createPostgresOptOutStore(runner);
+      const optOuts = createPostgresOptOutStore(runner, hash);
       const numberHash = await hash(`number:${number}`);
-      await optOuts.record(numberHash, "plivo", "report");
-      await optOuts.record(numberHash, "telnyx", "send");
+      await optOuts.record(number, "plivo", "report");
+      await optOuts.record(number, "telnyx", "send");
 
       const listed: string[] = [];
       assert.equal(await main(["list"], { DATABASE_URL: db.url }, (l) => listed.push(l)), 0);
@@ -198,9 +205,9 @@ dbTest(
         await main(["clear", number, "--provider", "plivo"], env, (l) => out.push(l)),
         0,
       );
-      assert.deepEqual(await optOuts.find(numberHash), ["telnyx"]);
+      assert.deepEqual(await optOuts.find(number), ["telnyx"]);
       assert.equal(await main(["clear", number], env, (l) => out.push(l)), 0);
-      assert.deepEqual(await optOuts.find(numberHash), []);
+      assert.deepEqual(await optOuts.find(number), []);
       assert.deepEqual(out, [
         "Cleared the opt-out(s) at plivo.",
         "Cleared the opt-out(s) at telnyx.",

@@ -83,7 +83,8 @@ export function createApp(deps: AppDeps): Hono {
   const app = base(deps.log);
 
   app.get("/health", async (c) => {
-    if (c.req.query("deep") !== undefined) return await deepHealth(c.req.header("authorization"));
+    const deep = c.req.query("deep");
+    if (deep === "1" || deep === "true") return await deepHealth(c.req.header("authorization"));
     const store = await deps.storeStatus();
     if (store.state !== "ok") {
       // Loud: deliveries run on memory (or fail, in closed mode) until this is fixed.
@@ -207,7 +208,6 @@ export function createApp(deps: AppDeps): Hono {
         callbackUrl: twilio.statusCallbackUrl,
         statusLog: deps.statusLog ?? { recordStatus: () => Promise.resolve(false) },
         ...(deps.optOuts ? { optOuts: deps.optOuts } : {}),
-        ...(deps.hash ? { hash: deps.hash } : {}),
         log: deps.log,
         loadSdk: loadTwilioWebhooks,
       }),
@@ -225,7 +225,6 @@ export function createApp(deps: AppDeps): Hono {
         read: door.read,
         statusLog: deps.statusLog ?? { recordStatus: () => Promise.resolve(false) },
         ...(deps.optOuts ? { optOuts: deps.optOuts } : {}),
-        ...(deps.hash ? { hash: deps.hash } : {}),
         log: deps.log,
       }),
     );

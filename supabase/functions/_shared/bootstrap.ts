@@ -165,19 +165,27 @@ function providerFor(
         return createPlivoProvider(provider, deps);
       });
     case "telnyx":
-      return lazyProvider("telnyx", channels, true, async () => {
-        const { createTelnyxProvider } = await import("./providers/telnyx/index.ts");
-        return createTelnyxProvider(provider, deps);
-      });
+      return {
+        ...lazyProvider("telnyx", channels, true, async () => {
+          const { createTelnyxProvider } = await import("./providers/telnyx/index.ts");
+          return createTelnyxProvider(provider, deps);
+        }),
+        // It refuses an opted-out number at send time (40300), as its adapter says.
+        refusesOptedOutAtSend: true,
+      };
     case "http":
-      // No check: the gateway contract has no read endpoint (providers/http/index.ts).
-      return lazyProvider("http", channels, false, async () => {
-        const { createHttpProvider } = await import("./providers/http/index.ts");
-        return createHttpProvider(provider, {
-          ...deps,
-          ...(options.now ? { now: () => Math.floor(options.now!() / 1000) } : {}),
-        });
-      });
+      return {
+        // No check: the gateway contract has no read endpoint (providers/http/index.ts).
+        ...lazyProvider("http", channels, false, async () => {
+          const { createHttpProvider } = await import("./providers/http/index.ts");
+          return createHttpProvider(provider, {
+            ...deps,
+            ...(options.now ? { now: () => Math.floor(options.now!() / 1000) } : {}),
+          });
+        }),
+        // The gateway contract: a 4xx with reason opted_out at send time.
+        refusesOptedOutAtSend: true,
+      };
     case "console": {
       if (config.deployed) {
         log.warn("console_provider_deployed", {
@@ -213,10 +221,17 @@ function randomKey(): string {
 /** The memory stores, or PostgreSQL (loaded and connected on first use) with memory fallback. */
 function sharedStateFor(config: Config, log: Logger, now: () => number): SharedState {
   const memory = createMemoryDedupeStore({ maxEntries: config.memoryMaxEntries, now });
-  const memoryCounters = createMemoryCounterStore({ maxEntries: config.memoryMaxEntries, now });
-  const memoryOptOuts = createMemoryOptOutStore({ maxEntries: config.memoryMaxEntries });
+  const memoryCounters = createMemoryCounterStore({
+    maxEntries: config.memoryMaxEntries,
+    now,
+    log,
+  });
   // Without a database the hash key only has to be stable within this instance.
   const localHash = createKeyedHash(config.hashKey ?? randomKey());
+  const memoryOptOuts = createMemoryOptOutStore({
+    maxEntries: config.memoryMaxEntries,
+    hash: localHash,
+  });
   if (config.store.kind === "memory") {
     return {
       store: memory,
@@ -259,13 +274,19 @@ function sharedStateFor(config: Config, log: Logger, now: () => number): SharedS
   });
   // Every instance must hash alike: use the key the migration generated, read once.
   let sharedHash: Promise<KeyedHash> | undefined;
-  const hash: KeyedHash = config.hashKey ? localHash : async (value) => {
+  const strictHash: KeyedHash = config.hashKey ? localHash : async (value) => {
     sharedHash ??= readHashKey(runner).then(createKeyedHash).catch((err) => {
-      sharedHash = undefined; // read again next time; count locally meanwhile
+      sharedHash = undefined; // read again next time
       throw err;
     });
+    return await (await sharedHash)(value);
+  };
+  // Limits and the delivery log count locally while the key can't be read; opt-outs never do
+  // (a record under an isolate's own key could never be found again): they use strictHash, and
+  // its failure is the store's failure (memory in open mode, a refusal in closed mode).
+  const hash: KeyedHash = config.hashKey ? localHash : async (value) => {
     try {
-      return await (await sharedHash)(value);
+      return await strictHash(value);
     } catch {
       return await localHash(value);
     }
@@ -294,7 +315,7 @@ function sharedStateFor(config: Config, log: Logger, now: () => number): SharedS
     counters,
     hash,
     optOuts: createResilientOptOuts({
-      primary: createPostgresOptOutStore(runner),
+      primary: createPostgresOptOutStore(runner, strictHash),
       fallback: memoryOptOuts,
       mode: onFailure,
       log,

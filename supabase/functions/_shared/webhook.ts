@@ -35,14 +35,22 @@ export type WebhookRejection =
   | "bad_signature";
 
 /** Result of {@linkcode WebhookVerifier.verify}. */
-export type WebhookVerdict = { readonly ok: true } | {
+export type WebhookVerdict = {
+  readonly ok: true;
+  /** The signature's `webhook-timestamp`, epoch ms: the signature is valid until it + tolerance. */
+  readonly signedAt: number;
+} | {
   readonly ok: false;
   readonly reason: WebhookRejection;
 };
 
 /** Verifies signed requests against a fixed set of secrets. */
 export interface WebhookVerifier {
-  verify(headers: WebhookHeaders, rawBody: string): Promise<WebhookVerdict>;
+  /**
+   * Checks the signature over the body **as received**: bytes (what was signed), or a string
+   * (tools and tests; encoded as UTF-8).
+   */
+  verify(headers: WebhookHeaders, rawBody: Uint8Array | string): Promise<WebhookVerdict>;
 }
 
 /** Options of {@linkcode createWebhookVerifier}. */
@@ -108,7 +116,13 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
       if (seconds - nowSeconds > tolerance) return { ok: false, reason: "future" };
 
       const passed = v1Signatures(signature).map((s) => encoder.encode(s));
-      const signed = encoder.encode(`${id}.${seconds}.${rawBody}`);
+      // The signed content is `id.timestamp.` and the body's bytes, as they came: decoding first
+      // would drop a leading BOM and turn invalid UTF-8 into U+FFFD (found in review).
+      const body = typeof rawBody === "string" ? encoder.encode(rawBody) : rawBody;
+      const prefix = encoder.encode(`${id}.${seconds}.`);
+      const signed = new Uint8Array(prefix.length + body.length);
+      signed.set(prefix);
+      signed.set(body, prefix.length);
       let matched = false;
       for (const key of keys) {
         const mac = hmac(sha256, key, signed);
@@ -118,7 +132,9 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
           if (constantTimeEqual(candidate, expected)) matched = true;
         }
       }
-      return matched ? { ok: true } : { ok: false, reason: "bad_signature" };
+      return matched
+        ? { ok: true, signedAt: seconds * 1000 }
+        : { ok: false, reason: "bad_signature" };
     },
   };
 }

@@ -7,9 +7,11 @@
  * - Benched, it is still tried, last: when every other provider fails, it may yet deliver.
  * - One success resets it. When the time is up it is restored on probation: one more failure
  *   benches it again at once, since nothing has shown it recovered.
- * - Only the provider's own failures count (5xx, timeouts, throttling, rejected credentials or
- *   settings). Verdicts about a number (invalid, opted out, landline) say nothing of the
- *   provider's health.
+ * - Only the provider's own failures count (5xx, timeouts, throttling, rejected credentials).
+ *   Verdicts about a number (invalid, opted out, landline) say nothing of the provider's health,
+ *   nor does one channel's sender or template (a WhatsApp template refused must not move the
+ *   provider's SMS behind another), nor a timeout the caller's deadline cut short (the router
+ *   leaves those out; found in review).
  *
  * The state lives in the isolate. Supabase's isolates are short-lived and several run at once,
  * so each learns on its own; a new isolate starts with every provider in good standing.
@@ -20,16 +22,18 @@ import type { Logger } from "../log.ts";
 import type { FailureReason } from "./types.ts";
 
 /** Failures that say nothing about the provider's health. */
-const NUMBER_VERDICTS: ReadonlySet<FailureReason> = new Set([
+const NOT_THE_PROVIDER: ReadonlySet<FailureReason> = new Set([
   "invalid_number",
   "unreachable_number",
   "opted_out",
   "geo_blocked",
+  "channel_config",
+  "channel_refused",
 ]);
 
 /** True when a failure counts against the provider's health. */
 export function countsAgainstProvider(reason: FailureReason): boolean {
-  return !NUMBER_VERDICTS.has(reason);
+  return !NOT_THE_PROVIDER.has(reason);
 }
 
 /** What deep health shows of one provider. */

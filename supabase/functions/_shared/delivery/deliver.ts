@@ -23,7 +23,7 @@ export interface DeliveryDeps extends RouterDeps {
   readonly guard?: (request: DeliveryRequest) => Promise<Refusal | undefined>;
   /** The keyed hash the limits count numbers with, for the delivery log and opt-outs. */
   readonly hash?: KeyedHash;
-  /** Opt-outs reported by providers (needs `hash`). */
+  /** Opt-outs reported by providers. */
   readonly optOuts?: OptOutStore;
 }
 
@@ -56,14 +56,26 @@ async function guard(
   }
 }
 
+/**
+ * How long a request's key is remembered: `OTP_DEDUPE_TTL_MS`, but never less than its signature
+ * stays valid plus the time a replay arriving at the last moment takes to deliver, counted from
+ * the signature's timestamp (found in review: with a 10 s TTL, one signed request replayed over
+ * 300 s sent four SMS).
+ */
+export function dedupeTtl(request: DeliveryRequest, configured: number, now: number): number {
+  if (request.replayableUntil === undefined) return configured;
+  const budget = Math.max(0, request.deadline - now);
+  return Math.max(configured, request.replayableUntil + budget - now);
+}
+
 /** The providers the number is opted out at; shared state unavailable in closed mode refuses. */
 async function optedOutAt(
-  numberHash: Promise<string> | undefined,
+  request: DeliveryRequest,
   deps: DeliveryDeps,
 ): Promise<readonly string[] | "store_unavailable"> {
-  if (!numberHash || !deps.optOuts) return [];
+  if (!deps.optOuts) return [];
   try {
-    return await deps.optOuts.find(await numberHash);
+    return await deps.optOuts.find(request.to.e164);
   } catch (err) {
     deps.log.error("store_unavailable", {
       error: err instanceof Error ? err.name : typeof err,
@@ -75,22 +87,26 @@ async function optedOutAt(
 
 /**
  * What a delivery taught about opt-outs: a provider that refused an SMS because the recipient
- * opted out records it; a delivery through a provider the number was opted out at clears it
- * (the user replied START there).
+ * opted out records it. A delivery through a provider the number was opted out at clears it only
+ * when that provider would have refused an opted-out number at send time (found in review:
+ * Plivo and Vonage accept such a send and report the STOP later, so clearing on their answer
+ * let the next code go through another provider).
  */
 async function learnOptOuts(
-  numberHash: Promise<string>,
+  request: DeliveryRequest,
   before: readonly string[],
   outcome: Outcome,
-  optOuts: OptOutStore,
+  deps: DeliveryDeps & { optOuts: OptOutStore },
 ): Promise<void> {
-  const hash = await numberHash;
   const refused = outcome.attempts.filter((a) =>
     a.channel === "sms" && !a.ok && a.reason === "opted_out"
   );
-  for (const a of refused) await optOuts.record(hash, a.provider, "send");
+  for (const a of refused) await deps.optOuts.record(request.to.e164, a.provider, "send");
   if (outcome.ok && outcome.channel === "sms" && before.includes(outcome.provider)) {
-    await optOuts.clear(hash, outcome.provider);
+    const provider = deps.providers.find((p) => p.name === outcome.provider);
+    if (provider?.refusesOptedOutAtSend) {
+      await deps.optOuts.clear(request.to.e164, outcome.provider);
+    }
   }
 }
 
@@ -125,7 +141,7 @@ export async function deliver(
   let claim: Claim;
   try {
     claim = await deps.store.claim(key, {
-      ttlMs: deps.dedupeTtlMs,
+      ttlMs: dedupeTtl(request, deps.dedupeTtlMs, started),
       deadline: request.deadline,
       door: request.door,
     });
@@ -170,13 +186,12 @@ export async function deliver(
     detail: "delivery did not finish",
   };
   let source = "";
-  const numberHash = deps.optOuts && deps.hash ? deps.hash(`number:${request.to.e164}`) : undefined;
   let optedOut: readonly string[] = [];
   try {
     // After dedupe, so a retry never counts against a limit; before anything is sent.
     const [refused, found] = await Promise.all([
       guard(request, deps),
-      optedOutAt(numberHash, deps),
+      optedOutAt(request, deps),
     ]);
     if (refused || found === "store_unavailable") {
       const reason = refused ?? "store_unavailable";
@@ -202,8 +217,9 @@ export async function deliver(
       });
       return true;
     });
-    const learning = numberHash && deps.optOuts
-      ? learnOptOuts(numberHash, optedOut, outcome, deps.optOuts).catch((err) => {
+    const optOuts = deps.optOuts;
+    const learning = optOuts
+      ? learnOptOuts(request, optedOut, outcome, { ...deps, optOuts }).catch((err) => {
         deps.log.error("opt_out_not_recorded", {
           ...logFields,
           error: err instanceof Error ? err.name : typeof err,

@@ -87,6 +87,13 @@ export interface Provider {
   readonly name: string;
   /** Channels this provider is configured for. */
   readonly channels: readonly Channel[];
+  /**
+   * True when the provider refuses, at send time, an SMS to a number that opted out (Twilio
+   * 21610, Telnyx 40300, a gateway's `opted_out`): an accepted send then proves the user has
+   * replied START. Vonage and Plivo accept such a send and fail it later in a report, so only
+   * a delivered report clears their record.
+   */
+  readonly refusesOptedOutAtSend?: boolean;
   /** Sends one message; must settle soon after `signal` aborts. Never throws. */
   send(message: OutboundMessage, options: SendOptions): Promise<SendResult>;
   /**
@@ -222,16 +229,18 @@ export interface StoreStatus {
 export type OptOutSource = "send" | "report";
 
 /**
- * Opt-outs (STOP) as providers reported them, under the keyed hash of the number. While a number
- * is recorded at a provider, its SMS goes through that provider alone.
+ * Opt-outs (STOP) as providers reported them. While a number is recorded at a provider, its SMS
+ * goes through that provider alone. Numbers are given in E.164; a store keeps only their keyed
+ * hash, computed with the key every instance shares (never an isolate's own: a record under
+ * another key could never be found again).
  */
 export interface OptOutStore {
   /** The providers at which the number is recorded as opted out; empty when none. */
-  find(numberHash: string): Promise<readonly string[]>;
+  find(e164: string): Promise<readonly string[]>;
   /** Records (or refreshes) an opt-out at `provider`. */
-  record(numberHash: string, provider: string, source: OptOutSource): Promise<void>;
+  record(e164: string, provider: string, source: OptOutSource): Promise<void>;
   /** Clears the record at `provider` (it delivered again), or every record (the owner). */
-  clear(numberHash: string, provider?: string): Promise<void>;
+  clear(e164: string, provider?: string): Promise<void>;
 }
 
 /** What became of a delivery after the provider accepted it (status callbacks). */

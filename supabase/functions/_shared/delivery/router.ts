@@ -293,7 +293,10 @@ export async function route(
       const result = await attempt(provider, message, budget, request.dedupeKey, deps.log);
       const ms = deps.now() - started;
       if (result.ok) deps.bench?.record(provider.name, true);
-      else deps.bench?.record(provider.name, false, result.reason);
+      // A timeout in a budget the deadline cut short says nothing of the provider's health.
+      else if (result.reason !== "timeout" || budget >= deps.attemptTimeoutMs) {
+        deps.bench?.record(provider.name, false, result.reason);
+      }
       if (result.ok) {
         attempts.push({ channel, provider: provider.name, ok: true, id: result.id, ms, ...about });
         return {

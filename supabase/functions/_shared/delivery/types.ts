@@ -48,6 +48,11 @@ export interface DeliveryRequest {
   /** Epoch ms by which the caller must have its answer. */
   readonly deadline: number;
   /**
+   * Epoch ms until which the request's signature stays valid (its timestamp + the tolerance): a
+   * captured copy could be replayed until then, so its dedupe key must live at least that long.
+   */
+  readonly replayableUntil?: number;
+  /**
    * What the caller says about the request, for the delivery's log line: Okta's `requestType`,
    * Auth0's shape and message type. Never a code or a number.
    */

@@ -8,9 +8,19 @@ import type { Context } from "hono";
 import type { Logger } from "../log.ts";
 import type { WebhookVerifier } from "../webhook.ts";
 
+/** Strict UTF-8 (a leading BOM is dropped, as JSON allows). */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /** A verified request, or the answer to give instead. */
 export type SignedRequest =
-  | { readonly ok: true; readonly raw: string; readonly json: unknown; readonly id: string }
+  | {
+    readonly ok: true;
+    readonly raw: string;
+    readonly json: unknown;
+    readonly id: string;
+    /** The signature's timestamp, epoch ms: a replay is possible until it + the tolerance. */
+    readonly signedAt: number;
+  }
   | { readonly ok: false; readonly response: Response };
 
 /** What {@linkcode readSignedJson} needs. */
@@ -37,19 +47,22 @@ export async function readSignedJson(
   c: Context,
   options: ReadSignedOptions,
 ): Promise<SignedRequest> {
-  const raw = await c.req.text();
+  // The bytes as received: the signature covers them, not a decoding of them.
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
   const id = c.req.header("webhook-id");
   const verdict = await options.verifier.verify({
     id,
     timestamp: c.req.header("webhook-timestamp"),
     signature: c.req.header("webhook-signature"),
-  }, raw);
+  }, bytes);
   if (!verdict.ok) {
     options.log.warn("unauthorized", { door: options.door, reason: verdict.reason });
     return { ok: false, response: c.json({ message: "Unauthorized" }, 401) };
   }
   try {
-    return { ok: true, raw, json: JSON.parse(raw), id: id! };
+    // Authentic bytes that aren't UTF-8 are not a payload: refuse rather than guess.
+    const raw = UTF8.decode(bytes);
+    return { ok: true, raw, json: JSON.parse(raw), id: id!, signedAt: verdict.signedAt };
   } catch {
     options.log.warn("invalid_payload", { door: options.door, detail: "not JSON" });
     return { ok: false, response: options.notJson(c) };

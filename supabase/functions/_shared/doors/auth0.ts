@@ -21,6 +21,7 @@ import { parsePhone } from "../phone.ts";
 import { createWebhookVerifier } from "../webhook.ts";
 import { callerWords, loggable, sendable, softText } from "./_fields.ts";
 import { readSignedJson } from "./_signed.ts";
+import { DEFAULT_TOLERANCE_SECONDS } from "../webhook.ts";
 import { MAX_BODY_BYTES } from "./supabase.ts";
 
 /** What the door needs besides the delivery dependencies. */
@@ -262,6 +263,7 @@ export function createAuth0Door(deps: Auth0DoorDeps): Hono {
       dedupeKey: `auth0:${read.id}`,
       to,
       deadline: received + deps.auth0.deadlineMs,
+      replayableUntil: read.signedAt + DEFAULT_TOLERANCE_SECONDS * 1000,
       // Auth0's user picked SMS or voice for the factor: that channel goes first.
       channel: event.channel,
       locales: [event.locale],

@@ -11,7 +11,6 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { KeyedHash } from "../delivery/limits.ts";
 import type { InboundReport, OptOutStore, ReportVerdict, StatusLog } from "../delivery/ports.ts";
 import type { Logger } from "../log.ts";
 
@@ -25,7 +24,6 @@ export interface ProviderStatusDeps {
   readonly read: (input: InboundReport) => Promise<ReportVerdict>;
   readonly statusLog: StatusLog;
   readonly optOuts?: OptOutStore;
-  readonly hash?: KeyedHash;
   readonly log: Logger;
 }
 
@@ -80,6 +78,9 @@ export function createProviderStatusDoor(deps: ProviderStatusDeps): Hono {
           verdict.status,
         );
       }
+      // A write that failed is answered 503, so the provider sends the report again: a STOP
+      // acknowledged but not recorded would be lost for good (found in review).
+      let failed = false;
       for (const report of verdict.reports) {
         let recorded = false;
         try {
@@ -90,19 +91,27 @@ export function createProviderStatusDoor(deps: ProviderStatusDeps): Hono {
             report.errorCode,
           );
         } catch (err) {
+          failed = true;
           log.error("provider_status_not_recorded", {
             provider,
             id: report.providerId,
             error: err instanceof Error ? err.name : typeof err,
           });
         }
-        let optOut: boolean | undefined;
-        if (report.optedOut && report.to && deps.optOuts && deps.hash) {
+        let optOut: "recorded" | "cleared" | "failed" | undefined;
+        if (report.to && deps.optOuts) {
           try {
-            await deps.optOuts.record(await deps.hash(`number:${report.to}`), provider, "report");
-            optOut = true;
+            if (report.optedOut) {
+              await deps.optOuts.record(report.to, provider, "report");
+              optOut = "recorded";
+            } else if (report.status === "delivered") {
+              // Delivered: the number takes this provider's messages again (the user replied
+              // START), which a send accepted by Vonage or Plivo alone doesn't prove.
+              await deps.optOuts.clear(report.to, provider);
+            }
           } catch (err) {
-            optOut = false;
+            failed = true;
+            optOut = "failed";
             log.error("opt_out_not_recorded", {
               provider,
               id: report.providerId,
@@ -115,10 +124,11 @@ export function createProviderStatusDoor(deps: ProviderStatusDeps): Hono {
           id: report.providerId,
           status: report.status,
           ...(report.errorCode === undefined ? {} : { errorCode: report.errorCode }),
-          ...(optOut === undefined ? {} : { optOutRecorded: optOut }),
+          ...(optOut === undefined ? {} : { optOut }),
           recorded,
         });
       }
+      if (failed) return c.json({ message: "Not recorded, send it again" }, 503);
       return c.body(null, 200);
     },
   );

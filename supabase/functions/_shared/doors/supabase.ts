@@ -17,6 +17,7 @@ import type { FailureReason } from "../delivery/types.ts";
 import { parsePhone } from "../phone.ts";
 import type { WebhookVerifier } from "../webhook.ts";
 import { readSignedJson } from "./_signed.ts";
+import { DEFAULT_TOLERANCE_SECONDS } from "../webhook.ts";
 
 /** Bodies above this are refused before they are read in full (user metadata can be large). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -148,6 +149,7 @@ export function createSupabaseDoor(deps: SupabaseDoorDeps): Hono {
       to,
       code: sms.otp,
       deadline: received + deps.deadlineMs,
+      replayableUntil: read.signedAt + DEFAULT_TOLERANCE_SECONDS * 1000,
       // Auth never says which channel the user asked for (docs/contracts.md §1.1): the policy
       // decides.
       appMetadata: user.app_metadata ?? undefined,

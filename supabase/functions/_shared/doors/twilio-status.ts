@@ -13,7 +13,6 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { Logger } from "../log.ts";
-import type { KeyedHash } from "../delivery/limits.ts";
 import type { OptOutStore, StatusLog } from "../delivery/ports.ts";
 
 /** Twilio's error code for a recipient who replied STOP. */
@@ -41,7 +40,6 @@ export interface TwilioStatusDeps {
   readonly statusLog: StatusLog;
   /** Where a STOP reported by a callback (error 21610) is recorded, under the number's hash. */
   readonly optOuts?: OptOutStore;
-  readonly hash?: KeyedHash;
   readonly log: Logger;
   /** Loads the SDK's signature check (`twilio/lib/webhooks/webhooks.js`), on the first callback. */
   readonly loadSdk: () => Promise<TwilioWebhooks>;
@@ -96,9 +94,12 @@ export function createTwilioStatusDoor(deps: TwilioStatusDeps): Hono {
       }
       const errorCode = parsed.data.ErrorCode ? Number(parsed.data.ErrorCode) : undefined;
       let recorded = false;
+      // A write that failed is answered 503, so Twilio sends the callback again.
+      let notRecorded = false;
       try {
         recorded = await deps.statusLog.recordStatus("twilio", sid, status, errorCode);
       } catch (err) {
+        notRecorded = true;
         deps.log.error("twilio_status_not_recorded", {
           id: sid,
           error: err instanceof Error ? err.name : typeof err,
@@ -106,15 +107,14 @@ export function createTwilioStatusDoor(deps: TwilioStatusDeps): Hono {
       }
       // 21610: the recipient replied STOP. Recorded so no other provider bypasses it (SMS only).
       const to = parsed.data.To;
-      let optOut: boolean | undefined;
-      if (
-        errorCode === TWILIO_OPTED_OUT && to && /^\+\d{6,15}$/.test(to) && deps.optOuts && deps.hash
-      ) {
+      let optOut: "recorded" | "failed" | undefined;
+      if (errorCode === TWILIO_OPTED_OUT && to && /^\+\d{6,15}$/.test(to) && deps.optOuts) {
         try {
-          await deps.optOuts.record(await deps.hash(`number:${to}`), "twilio", "report");
-          optOut = true;
+          await deps.optOuts.record(to, "twilio", "report");
+          optOut = "recorded";
         } catch (err) {
-          optOut = false;
+          notRecorded = true;
+          optOut = "failed";
           deps.log.error("opt_out_not_recorded", {
             provider: "twilio",
             id: sid,
@@ -127,9 +127,10 @@ export function createTwilioStatusDoor(deps: TwilioStatusDeps): Hono {
         id: sid,
         status,
         ...(errorCode === undefined ? {} : { errorCode }),
-        ...(optOut === undefined ? {} : { optOutRecorded: optOut }),
+        ...(optOut === undefined ? {} : { optOut }),
         recorded,
       });
+      if (notRecorded) return c.json({ message: "Not recorded, send it again" }, 503);
       return c.body(null, 204);
     },
   );

@@ -8,7 +8,15 @@
  */
 import { REFUSALS } from "../delivery/limits.ts";
 import type { Outcome } from "../delivery/types.ts";
-import type { Claim, CounterStore, DedupeStore, OptOutStore } from "../delivery/ports.ts";
+import type { LimitScope } from "../delivery/limits.ts";
+import type {
+  Claim,
+  CounterHit,
+  CounterStore,
+  DedupeStore,
+  OptOutStore,
+} from "../delivery/ports.ts";
+import type { Logger } from "../log.ts";
 
 /** Options of {@linkcode createMemoryDedupeStore}. */
 export interface MemoryStoreOptions {
@@ -102,38 +110,95 @@ export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStor
   };
 }
 
+/** Which counters go first when the memory counter store is full; the global one never does. */
+const EVICTION_ORDER: readonly LimitScope[] = ["number", "prefix", "ip"];
+
+/** A warning about evictions is logged at most this often. */
+export const EVICTION_LOG_INTERVAL_MS = 60_000;
+
 /**
- * In-memory abuse-limit counters, bounded in entries (the oldest go first) and dropped when their
- * window has passed.
+ * In-memory abuse-limit counters, bounded in entries and dropped when their window has passed.
+ *
+ * When full, room is made by evicting per-number counters first (the oldest first), then
+ * per-block ones, then per-IP ones; the global counter is never evicted, so a flood of distinct
+ * numbers cannot reset the daily cap (found in review: 300 numbers against a 10/day cap with 100
+ * entries got 60 through). A counter evicted inside its window is logged, at most once a minute.
+ * New keys are never refused: at the default size that would lock out every new number.
  */
 export function createMemoryCounterStore(
-  options: { maxEntries: number; now?: () => number },
+  options: { maxEntries: number; now?: () => number; log?: Logger },
 ): CounterStore & { readonly size: number } {
   const now = options.now ?? Date.now;
-  const counters = new Map<string, { count: number; expiresAt: number }>();
+  const scopes = new Map<LimitScope, Map<string, { count: number; expiresAt: number }>>();
+  const mapOf = (scope: LimitScope) => {
+    let map = scopes.get(scope);
+    if (!map) scopes.set(scope, map = new Map());
+    return map;
+  };
+  const size = () => [...scopes.values()].reduce((n, m) => n + m.size, 0);
+  let evictedInWindow = 0;
+  let lastLog = -Infinity;
+
+  /** Drops expired counters, then evicts until `incoming` new keys fit. */
+  function makeRoom(at: number, incoming: number): void {
+    for (const map of scopes.values()) {
+      // One scope has one window length, so insertion order is expiry order.
+      for (const [key, c] of map) {
+        if (c.expiresAt > at) break;
+        map.delete(key);
+      }
+    }
+    for (const scope of EVICTION_ORDER) {
+      const map = scopes.get(scope);
+      if (!map) continue;
+      for (const key of map.keys()) {
+        if (size() + incoming <= options.maxEntries) return;
+        map.delete(key);
+        evictedInWindow += 1;
+      }
+    }
+  }
+
+  function reportEvictions(at: number): void {
+    if (evictedInWindow === 0 || at - lastLog < EVICTION_LOG_INTERVAL_MS) return;
+    options.log?.warn("limit_counters_evicted", {
+      evicted: evictedInWindow,
+      maxEntries: options.maxEntries,
+      detail: "the in-memory limit counters are full: counters still inside their window were " +
+        "dropped (per-number first, never the global one); raise OTP_MEMORY_MAX_ENTRIES or use " +
+        "PostgreSQL",
+    });
+    evictedInWindow = 0;
+    lastLog = at;
+  }
+
   return {
     get size() {
-      return counters.size;
+      return size();
     },
     hit(hits) {
       const at = now();
-      for (const [key, c] of counters) {
-        if (counters.size < options.maxEntries && c.expiresAt > at) break;
-        counters.delete(key);
-      }
+      const keyOf = (h: CounterHit) => `${h.key}|${h.bucket}`;
+      const incoming = hits.filter((h) => !scopes.get(h.scope)?.has(keyOf(h))).length;
+      if (size() + incoming > options.maxEntries) makeRoom(at, incoming);
+      reportEvictions(at);
       return Promise.resolve(hits.map((h) => {
-        const key = `${h.scope}|${h.key}|${h.bucket}`;
-        const counter = counters.get(key) ??
-          { count: 0, expiresAt: (h.bucket + 1) * h.windowMs };
+        const map = mapOf(h.scope);
+        const counter = map.get(keyOf(h)) ?? { count: 0, expiresAt: (h.bucket + 1) * h.windowMs };
         counter.count += 1;
-        counters.set(key, counter);
+        map.set(keyOf(h), counter);
         return counter.count;
       }));
     },
     undo(hits) {
       for (const h of hits) {
-        const counter = counters.get(`${h.scope}|${h.key}|${h.bucket}`);
-        if (counter && counter.count > 0) counter.count -= 1;
+        const map = scopes.get(h.scope);
+        const key = `${h.key}|${h.bucket}`;
+        const counter = map?.get(key);
+        if (!counter) continue;
+        counter.count -= 1;
+        // A refused request leaves no key behind: it must not fill the store.
+        if (counter.count <= 0) map!.delete(key);
       }
       return Promise.resolve();
     },
@@ -141,36 +206,38 @@ export function createMemoryCounterStore(
 }
 
 /**
- * In-memory opt-outs, for one instance. Bounded like the other stores: past `maxEntries` numbers,
- * the oldest record goes first (a deployment that must never forget a STOP uses PostgreSQL).
+ * In-memory opt-outs, for one instance, under `hash` of the number. Bounded like the other
+ * stores: past `maxEntries` numbers, the oldest record goes first (a deployment that must never
+ * forget a STOP uses PostgreSQL).
  */
 export function createMemoryOptOutStore(
-  options: { maxEntries: number },
+  options: { maxEntries: number; hash: (value: string) => Promise<string> },
 ): OptOutStore & { readonly size: number } {
   const numbers = new Map<string, Set<string>>();
+  const keyOf = (e164: string) => options.hash(`number:${e164}`);
   return {
     get size() {
       return numbers.size;
     },
-    find(numberHash) {
-      return Promise.resolve([...numbers.get(numberHash) ?? []]);
+    async find(e164) {
+      return [...numbers.get(await keyOf(e164)) ?? []];
     },
-    record(numberHash, provider) {
-      const providers = numbers.get(numberHash) ?? new Set<string>();
-      numbers.delete(numberHash); // newest last
+    async record(e164, provider) {
+      const key = await keyOf(e164);
+      const providers = numbers.get(key) ?? new Set<string>();
+      numbers.delete(key); // newest last
       providers.add(provider);
-      numbers.set(numberHash, providers);
-      for (const key of numbers.keys()) {
+      numbers.set(key, providers);
+      for (const oldest of numbers.keys()) {
         if (numbers.size <= options.maxEntries) break;
-        numbers.delete(key);
+        numbers.delete(oldest);
       }
-      return Promise.resolve();
     },
-    clear(numberHash, provider) {
-      const providers = numbers.get(numberHash);
+    async clear(e164, provider) {
+      const key = await keyOf(e164);
+      const providers = numbers.get(key);
       if (providers && provider !== undefined) providers.delete(provider);
-      if (!providers || provider === undefined || providers.size === 0) numbers.delete(numberHash);
-      return Promise.resolve();
+      if (!providers || provider === undefined || providers.size === 0) numbers.delete(key);
     },
   };
 }

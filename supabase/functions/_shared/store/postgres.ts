@@ -378,14 +378,18 @@ export function createPostgresStatusLog(runner: QueryRunner): StatusLog {
   return {
     async recordStatus(provider, providerId, status, errorCode) {
       // Callbacks can arrive out of order: a status never replaces one of a higher rank
-      // (otp_relay.status_rank: sent < delivered/undelivered/failed < read).
+      // (otp_relay.status_rank: sent < delivered/undelivered/failed < read), and a final status
+      // is never replaced by another final one (a replayed 'failed' after 'delivered').
       const rows = await runner.query((s) =>
         s`update otp_relay.deliveries set
             delivery_status = ${status}, delivery_error_code = ${errorCode ?? null},
             delivery_updated_at = now()
           where provider = ${provider} and provider_id = ${providerId}
-            and otp_relay.status_rank(${status})
-              >= otp_relay.status_rank(coalesce(delivery_status, ''))
+            and (otp_relay.status_rank(${status})
+                > otp_relay.status_rank(coalesce(delivery_status, ''))
+              or (otp_relay.status_rank(${status})
+                  = otp_relay.status_rank(coalesce(delivery_status, ''))
+                and otp_relay.status_rank(coalesce(delivery_status, '')) < 2))
           returning 1`
       );
       return rows.length > 0;
@@ -393,16 +397,26 @@ export function createPostgresStatusLog(runner: QueryRunner): StatusLog {
   };
 }
 
-/** Opt-outs in `otp_relay.opt_outs`, shared by every instance. */
-export function createPostgresOptOutStore(runner: QueryRunner): OptOutStore {
+/**
+ * Opt-outs in `otp_relay.opt_outs`, shared by every instance, under `hash` of the number: the
+ * shared key (a hash under an isolate's own key would never be found again), so `hash` must
+ * reject rather than fall back when the key can't be read.
+ */
+export function createPostgresOptOutStore(
+  runner: QueryRunner,
+  hash: (value: string) => Promise<string>,
+): OptOutStore {
+  const keyOf = (e164: string) => hash(`number:${e164}`);
   return {
-    async find(numberHash) {
+    async find(e164) {
+      const numberHash = await keyOf(e164);
       const rows = await runner.query<{ provider: string }>((s) =>
         s`select provider from otp_relay.opt_outs where to_hash = ${numberHash}`
       );
       return rows.map((r) => r.provider);
     },
-    async record(numberHash, provider, source) {
+    async record(e164, provider, source) {
+      const numberHash = await keyOf(e164);
       await runner.query((s) =>
         s`insert into otp_relay.opt_outs (to_hash, provider, source)
           values (${numberHash}, ${provider}, ${source})
@@ -410,7 +424,8 @@ export function createPostgresOptOutStore(runner: QueryRunner): OptOutStore {
             source = excluded.source, reported_at = now()`
       );
     },
-    async clear(numberHash, provider) {
+    async clear(e164, provider) {
+      const numberHash = await keyOf(e164);
       await runner.query((s) =>
         provider === undefined
           ? s`delete from otp_relay.opt_outs where to_hash = ${numberHash}`

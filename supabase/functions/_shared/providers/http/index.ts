@@ -93,6 +93,8 @@ export function createHttpProvider(
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
   return {
     name: "http",
+    // It refuses an SMS to a number that opted out (its own code for it): see the port.
+    refusesOptedOutAtSend: true,
     channels: config.channels,
     async send(message, { signal, deliveryKey }): Promise<SendResult> {
       if (message.channel === "whatsapp" || !config.channels.includes(message.channel)) {

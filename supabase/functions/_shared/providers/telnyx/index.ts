@@ -78,6 +78,8 @@ export function createTelnyxProvider(
 ): Provider {
   return {
     name: "telnyx",
+    // It refuses an SMS to a number that opted out (its own code for it): see the port.
+    refusesOptedOutAtSend: true,
     channels: ["sms"],
     async send(message, { signal }): Promise<SendResult> {
       if (message.channel !== "sms") return notServed("telnyx", message.channel);

@@ -46,6 +46,8 @@ export function createTwilioProvider(
 
   return {
     name: "twilio",
+    // It refuses an SMS to a number that opted out (its own code for it): see the port.
+    refusesOptedOutAtSend: true,
     channels: twilioChannels(config),
     async send(message, { signal }): Promise<SendResult> {
       let requested = false;

@@ -11,8 +11,8 @@
  * or HMAC-SHA512; MD5 and SHA-1 are refused when the settings are read. The signed text is every
  * received field but `sig`, sorted by name in code-unit order, each as `&name=value` with every
  * `&` and `=` in the value replaced by `_`; the signature is its lower-case hex HMAC under the
- * signature secret. Vonage documents no freshness window for `timestamp`, so none is enforced: a
- * replayed receipt can only repeat a status already recorded.
+ * signature secret. Vonage documents no freshness window for `timestamp`; a receipt signed more
+ * than a day ago (or five minutes ahead) is refused as a replay.
  *
  * @module
  */
@@ -49,7 +49,16 @@ export interface VonageReportSettings {
   readonly secret: string;
   /** `VONAGE_SIGNATURE_METHOD`. */
   readonly method: VonageSignatureMethod;
+  /** Clock in epoch ms (tests). */
+  readonly now?: () => number;
 }
+
+/**
+ * How old a signed receipt may be. Vonage documents no window; a day is far longer than any
+ * delivery takes, and bounds how late a captured receipt can be replayed (found in review: a
+ * replayed STOP would re-create an opt-out the owner had cleared).
+ */
+export const VONAGE_REPORT_MAX_AGE_S = 86_400;
 
 /** Vonage's DLR statuses in the common vocabulary; any other word is `sent`. */
 export const VONAGE_REPORT_STATUS: Readonly<Record<string, ReportStatus>> = {
@@ -136,6 +145,15 @@ export function createVonageReportReader(
     key ??= hmacKey(HASH[settings.method], settings.secret);
     const expected = toHex(await hmac(await key, vonageSignedText(fields)));
     if (!sameSignature(sig.toLowerCase(), expected)) return forbidden("bad signature");
+    // The signed timestamp (Unix seconds): too old, or from the future, is a replay.
+    const signedAt = Number(fields.timestamp);
+    const nowS = (settings.now ?? Date.now)() / 1000;
+    if (
+      !/^\d{1,12}$/.test(fields.timestamp ?? "") || nowS - signedAt > VONAGE_REPORT_MAX_AGE_S ||
+      signedAt - nowS > 300
+    ) {
+      return forbidden("stale or missing timestamp");
+    }
 
     const parsed = receipt.safeParse(withoutBlanks(fields));
     if (!parsed.success) return unreadable("not a delivery receipt");

@@ -1,0 +1,242 @@
+// Issue 14 (an outside security review): one regression test per reproduced defect, named after
+// it. Tests that need a running app or a database live beside the code they exercise and say
+// "issue 14" in their names.
+import assert from "node:assert/strict";
+import {
+  checkLimits,
+  createKeyedHash,
+  type LimitsConfig,
+} from "../supabase/functions/_shared/delivery/limits.ts";
+import { createLogger } from "../supabase/functions/_shared/log.ts";
+import { parsePhone } from "../supabase/functions/_shared/phone.ts";
+import {
+  createMemoryCounterStore,
+  EVICTION_LOG_INTERVAL_MS,
+} from "../supabase/functions/_shared/store/memory.ts";
+import { dedupeTtl } from "../supabase/functions/_shared/delivery/deliver.ts";
+import {
+  captureLogs,
+  NOW_MS,
+  signedInit,
+  supabasePayload,
+  TEST_SECRET,
+  type TestApp,
+  testApp,
+} from "./_helpers.ts";
+
+// --- 2. In-memory counters can be flushed ----------------------------------------------------
+
+function limitsWith(overrides: Partial<LimitsConfig>): LimitsConfig {
+  return {
+    perNumber: { max: 5, windowMs: 15 * 60_000 },
+    perPrefix: { max: 20, windowMs: 10 * 60_000 },
+    blockedCountries: [],
+    blockedTypes: [],
+    ...overrides,
+  };
+}
+
+Deno.test("issue 14 #2: a full memory counter store never evicts the global counter (10/1d, 100 entries, 300 numbers → 10)", async () => {
+  let t = Date.UTC(2026, 11, 1, 12);
+  const logs = captureLogs();
+  const counters = createMemoryCounterStore({
+    maxEntries: 100,
+    now: () => t,
+    log: createLogger({ level: "warn", write: logs.write }),
+  });
+  const hash = createKeyedHash("k".repeat(64));
+  const limits = limitsWith({ global: { max: 10, windowMs: 86_400_000 } });
+  let allowed = 0;
+  for (let i = 0; i < 300; i++) {
+    t += 1000;
+    const to = parsePhone(`+4474${String(10_000_000 + i * 1009).padStart(8, "0")}`)!;
+    const refused = await checkLimits({ to }, limits, { counters, hash, now: () => t });
+    if (!refused) allowed += 1;
+  }
+  assert.equal(allowed, 10, "the daily cap holds however many numbers pass through");
+  assert.ok(counters.size <= 100);
+});
+
+Deno.test("issue 14 #2: a store that must evict live counters keeps the global cap (200/1d, 100 entries) and says so, once a minute", async () => {
+  let t = Date.UTC(2026, 11, 1, 12);
+  const logs = captureLogs();
+  const counters = createMemoryCounterStore({
+    maxEntries: 100,
+    now: () => t,
+    log: createLogger({ level: "warn", write: logs.write }),
+  });
+  const hash = createKeyedHash("k".repeat(64));
+  const limits = limitsWith({ global: { max: 200, windowMs: 86_400_000 } });
+  let allowed = 0;
+  for (let i = 0; i < 300; i++) {
+    t += 1000;
+    const to = parsePhone(`+4474${String(10_000_000 + i * 1009).padStart(8, "0")}`)!;
+    if (!await checkLimits({ to }, limits, { counters, hash, now: () => t })) allowed += 1;
+  }
+  assert.equal(allowed, 200, "per-number counters were evicted, the global one never");
+  assert.ok(counters.size <= 100);
+  const warned = logs.lines.filter((l) => l.includes('"event":"limit_counters_evicted"'));
+  assert.ok(warned.length >= 1, "evictions of live counters are logged");
+  assert.ok(warned.length <= Math.ceil(300_000 / EVICTION_LOG_INTERVAL_MS) + 1, `${warned.length}`);
+});
+
+Deno.test("issue 14 #2: when full, per-number counters go first, then per-block ones", async () => {
+  const counters = createMemoryCounterStore({ maxEntries: 4, now: () => 0 });
+  const hit = (scope: "number" | "prefix" | "global", key: string) =>
+    counters.hit([{ scope, key, bucket: 0, windowMs: 60_000 }]);
+  await hit("global", "*");
+  await hit("prefix", "p1");
+  await hit("number", "n1");
+  await hit("number", "n2");
+  // Full: a new block counter evicts the oldest number counter, not the block or the global one.
+  await hit("prefix", "p2");
+  assert.deepEqual(await hit("number", "n2"), [2], "the newer number counter survived");
+  assert.deepEqual(await hit("prefix", "p1"), [2], "the older block counter survived");
+  assert.deepEqual(await hit("global", "*"), [2]);
+  assert.deepEqual(await hit("number", "n1"), [1], "n1 was evicted and starts again");
+});
+
+Deno.test("issue 14 #2: a refused request leaves no key behind", async () => {
+  const counters = createMemoryCounterStore({ maxEntries: 1000, now: () => 0 });
+  const hash = createKeyedHash("k".repeat(64));
+  const limits = limitsWith({ perNumber: { max: 1, windowMs: 60_000 }, perPrefix: undefined });
+  const to = parsePhone("+447400123456")!;
+  assert.equal(await checkLimits({ to }, limits, { counters, hash, now: () => 0 }), undefined);
+  assert.equal(counters.size, 1);
+  // Refused: its hit is undone, and the global cap (0) refuses others without leaving keys.
+  assert.equal(await checkLimits({ to }, limits, { counters, hash, now: () => 0 }), "limit_number");
+  assert.equal(counters.size, 1);
+  const closed = limitsWith({ perPrefix: undefined, global: { max: 0, windowMs: 60_000 } });
+  for (let i = 0; i < 50; i++) {
+    const other = parsePhone(`+4474001${String(10_000 + i)}`)!;
+    assert.equal(
+      await checkLimits({ to: other }, closed, { counters, hash, now: () => 0 }),
+      "limit_global",
+    );
+  }
+  assert.equal(counters.size, 1, "fifty refused numbers added nothing");
+});
+
+// --- 3. The keyed-hash cache can hold ~1 MB per entry ---------------------------------------
+
+Deno.test("issue 14 #3: the keyed-hash memo never keeps a body: 150 × 1 MB hashed, under 64 KB kept", async () => {
+  const hash = createKeyedHash("k".repeat(64));
+  const body = "x".repeat(1024 * 1024);
+  const seen = new Set<string>();
+  for (let i = 0; i < 150; i++) seen.add(await hash(`body:${i}${body}`));
+  assert.equal(seen.size, 150, "each body still hashes to its own key");
+  assert.ok(hash.memoChars < 64 * 1024, `the memo holds ${hash.memoChars} characters`);
+  // Short values (numbers, blocks, addresses) are still memoised, and give the same result.
+  const first = await hash("number:+447400123456");
+  assert.equal(await hash("number:+447400123456"), first);
+  assert.ok(hash.memoChars >= "number:+447400123456".length);
+});
+
+// --- 4. A captured request can be replayed to send again -------------------------------------
+
+Deno.test("issue 14 #4: a signed request replayed at +11 s, +60 s and +299 s sends once, with OTP_DEDUPE_TTL_MS=10000", async () => {
+  let t = NOW_MS;
+  const { app, sent } = testApp({ env: { OTP_DEDUPE_TTL_MS: "10000" }, now: () => t });
+  const init = signedInit(supabasePayload({ phone: "447400123456" }), {
+    timestamp: Math.floor(NOW_MS / 1000),
+  });
+  for (const after of [0, 11_000, 60_000, 299_000]) {
+    t = NOW_MS + after;
+    const res = await app.request("/send-sms", init);
+    assert.equal(res.status, 200, `replay at +${after} ms`);
+    assert.equal(await res.text(), "{}");
+  }
+  assert.equal(sent.length, 1, "one message for one signed request");
+  // Past the signature's validity, the replay is refused anyway.
+  t = NOW_MS + 301_000;
+  assert.equal((await app.request("/send-sms", init)).status, 401);
+});
+
+Deno.test("issue 14 #4: the key outlives the signature counted from its timestamp, not from receipt (a clock ahead)", () => {
+  const request = {
+    door: "supabase" as const,
+    dedupeKey: "k",
+    to: parsePhone("+447400123456")!,
+    deadline: NOW_MS + 4000,
+    // Signed 200 s in the sender's future: valid until +500 s from now.
+    replayableUntil: NOW_MS + 200_000 + 300_000,
+  };
+  assert.equal(dedupeTtl(request, 10_000, NOW_MS), 504_000);
+  assert.equal(dedupeTtl(request, 600_000, NOW_MS), 600_000, "a longer TTL still wins");
+  assert.equal(dedupeTtl({ ...request, replayableUntil: undefined }, 10_000, NOW_MS), 10_000);
+});
+
+// --- 7. The signature is checked over decoded text, not the bytes that were signed ------------
+
+/** Standard Webhooks v1 over raw bytes, with TEST_SECRET. */
+async function signBytes(id: string, timestamp: number, body: Uint8Array): Promise<string> {
+  const secret = TEST_SECRET.replace(/^v1,whsec_/, "");
+  const key = await crypto.subtle.importKey(
+    "raw",
+    Uint8Array.from(atob(secret), (c) => c.charCodeAt(0)),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const prefix = new TextEncoder().encode(`${id}.${timestamp}.`);
+  const signed = new Uint8Array(prefix.length + body.length);
+  signed.set(prefix);
+  signed.set(body, prefix.length);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, signed));
+  return `v1,${btoa(String.fromCharCode(...mac))}`;
+}
+
+async function postBytes(app: TestApp["app"], body: Uint8Array, signature: string, id: string) {
+  return await app.request("/send-sms", {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(Math.floor(NOW_MS / 1000)),
+      "webhook-signature": signature,
+    },
+    body,
+  });
+}
+
+Deno.test("issue 14 #7: a body signed with a leading BOM is accepted: the signature covers the bytes", async () => {
+  const { app, sent } = testApp();
+  const json = new TextEncoder().encode(JSON.stringify(supabasePayload({ phone: "447400123456" })));
+  const body = new Uint8Array([0xef, 0xbb, 0xbf, ...json]);
+  const ts = Math.floor(NOW_MS / 1000);
+  const res = await postBytes(app, body, await signBytes("msg_bom", ts, body), "msg_bom");
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), "{}");
+  assert.equal(sent.length, 1);
+});
+
+Deno.test("issue 14 #7: bytes that differ from what was signed are refused, even when they decode alike", async () => {
+  const { app, sent } = testApp();
+  // Signed: the text with U+FFFD. Sent: an invalid byte (0xFF), which decoding turns into U+FFFD.
+  const payload = supabasePayload({ phone: "447400123456" });
+  const signedText = JSON.stringify({ ...payload, note: "\uFFFD" });
+  const init = signedInit(signedText, { id: "msg_fffd" });
+  const signature = new Headers(init.headers)["get"]("webhook-signature")!;
+  const sentBytes = new TextEncoder().encode(signedText.replace("\uFFFD", "\u0000"));
+  const at = sentBytes.indexOf(0);
+  sentBytes[at] = 0xff;
+  const res = await postBytes(app, sentBytes, signature, "msg_fffd");
+  assert.equal(res.status, 401);
+  await res.body?.cancel();
+  assert.equal(sent.length, 0);
+  // Authentic bytes that are not UTF-8 are an invalid payload, never guessed at.
+  const bad = new Uint8Array([
+    ...new TextEncoder().encode('{"a":"'),
+    0xff,
+    ...new TextEncoder().encode('"}'),
+  ]);
+  const ok = await postBytes(
+    app,
+    bad,
+    await signBytes("msg_bad", Math.floor(NOW_MS / 1000), bad),
+    "msg_bad",
+  );
+  assert.notEqual(ok.status, 401, "the signature matched");
+  assert.equal(sent.length, 0);
+  await ok.body?.cancel();
+});
