@@ -28,6 +28,11 @@ export const OTHER_SECRET = "v1,whsec_" + btoa("another secret for rotation test
 /** A fixed clock: 2026-01-01T00:00:00Z. */
 export const NOW_MS = Date.UTC(2026, 0, 1);
 
+/** `OTP_HEALTH_TOKEN` in tests: health shows its details only with it. */
+export const HEALTH_TOKEN = "health-token-for-the-tests-0123456789";
+/** The header that opens health's details. */
+export const HEALTH_AUTH = { authorization: `Bearer ${HEALTH_TOKEN}` };
+
 /** Options of {@linkcode supabasePayload}. */
 export interface PayloadOptions {
   uuid?: string | null;
@@ -145,6 +150,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     SEND_SMS_HOOK_SECRETS: TEST_SECRET,
     OTP_PROVIDER: "console",
     OTP_LOG_LEVEL: "debug",
+    OTP_HEALTH_TOKEN: HEALTH_TOKEN,
     ...options.env,
   });
   const logs = captureLogs();

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { appFromEnv } from "../supabase/functions/_shared/bootstrap.ts";
 import { withDeployment } from "./_deployment.ts";
-import { supabasePayload, TEST_SECRET } from "./_helpers.ts";
+import { HEALTH_AUTH, HEALTH_TOKEN, supabasePayload, TEST_SECRET } from "./_helpers.ts";
 import { twilioError } from "./fakes/twilio-api.ts";
 
 Deno.test("e2e: a signed hook reaches Twilio and Auth gets {}", async () => {
@@ -71,8 +71,10 @@ Deno.test("e2e: health lists exactly the channels whose settings are present", a
     TWILIO_AUTH_TOKEN: token,
     TWILIO_SMS_FROM: "+15005550006",
     TWILIO_VOICE_FROM: "+15005550007",
+    OTP_HEALTH_TOKEN: HEALTH_TOKEN,
   }, { write: () => {} });
-  const body = await (await boot.app.request("/send-sms/health")).json();
+  const body = await (await boot.app.request("/send-sms/health", { headers: HEALTH_AUTH }))
+    .json();
   assert.deepEqual(body.channels, { sms: true, whatsapp: false, voice: true });
   assert.equal(body.provider, "twilio");
   assert.ok(!JSON.stringify(body).includes(token));

@@ -240,3 +240,134 @@ Deno.test("issue 14 #7: bytes that differ from what was signed are refused, even
   assert.equal(sent.length, 0);
   await ok.body?.cancel();
 });
+
+// --- 5. The country blocklist lets through numbers it can't place in one country -------------
+
+Deno.test("issue 14 #5: with RU and KZ blocked, +7 numbers of no single country are refused", async () => {
+  const { refuse } = await import("../supabase/functions/_shared/delivery/limits.ts");
+  const blocked = limitsWith({ blockedCountries: ["RU", "KZ"] });
+  for (const n of ["+76012345678", "+70001234567"]) {
+    const to = parsePhone(n)!;
+    assert.equal(to.country, undefined, `${n} has no single country`);
+    assert.deepEqual([...to.possibleCountries!].sort(), ["KZ", "RU"]);
+    assert.equal(refuse(to, blocked), "country_not_allowed", n);
+  }
+  // One of the two blocked: it may be the other, so it goes through (the allow-list is strict).
+  assert.equal(
+    refuse(parsePhone("+76012345678")!, limitsWith({ blockedCountries: ["RU"] })),
+    undefined,
+  );
+  // Numbers of one country are judged by it, as before.
+  assert.equal(refuse(parsePhone("+79161234567")!, blocked), "country_not_allowed");
+  assert.equal(refuse(parsePhone("+447400123456")!, blocked), undefined);
+});
+
+// --- 6. The per-IP limit counts the address text ---------------------------------------------
+
+Deno.test("issue 14 #6: addresses are canonical, IPv6 counts per /64, IPv4-mapped folds into IPv4", async () => {
+  const { ipKey } = await import("../supabase/functions/_shared/delivery/limits.ts");
+  assert.equal(ipKey("2001:DB8:1:2::1"), ipKey("2001:db8:1:2:0:0:0:1"));
+  assert.equal(ipKey("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+  assert.equal(ipKey("2001:db8:1:2:ffff:1:2:3"), "2001:db8:1:2::/64");
+  assert.notEqual(ipKey("2001:db8:1:3::1"), ipKey("2001:db8:1:2::1"));
+  assert.equal(ipKey("2001:db8::1"), "2001:db8::/64");
+  assert.equal(ipKey("::ffff:192.0.2.1"), "192.0.2.1");
+  assert.equal(ipKey("::FFFF:c000:0201"), "192.0.2.1");
+  assert.equal(ipKey(" 192.0.2.1 "), "192.0.2.1");
+  assert.equal(ipKey("fe80::1%eth0"), "fe80::/64");
+  assert.equal(ipKey("not an address"), "not an address");
+
+  // Seven addresses of one /64 against a 2/1h per-IP limit: two pass.
+  const counters = createMemoryCounterStore({ maxEntries: 1000, now: () => 0 });
+  const hash = createKeyedHash("k".repeat(64));
+  const limits = limitsWith({
+    perNumber: undefined,
+    perPrefix: undefined,
+    perIp: { max: 2, windowMs: 3_600_000 },
+  });
+  let allowed = 0;
+  for (let i = 1; i <= 7; i++) {
+    const to = parsePhone(`+4474001234${String(i).padStart(2, "0")}`)!;
+    const ip = i % 2 ? `2001:DB8:1:2::${i.toString(16)}` : `2001:db8:1:2:0:0:0:${i.toString(16)}`;
+    if (!await checkLimits({ to, ip }, limits, { counters, hash, now: () => 0 })) allowed += 1;
+  }
+  assert.equal(allowed, 2);
+});
+
+// --- 8. Cheap denial-of-service levers: the body limit fits real payloads ------------------
+
+Deno.test("issue 14 #8: the body limit fits the largest realistic hook body with margin, and refuses beyond it", async () => {
+  const { MAX_BODY_BYTES } = await import("../supabase/functions/_shared/doors/supabase.ts");
+  // A user with twenty linked identities (each with its provider's identity_data), 32 KB of
+  // user_metadata and 8 KB of app_metadata: more than any sign-in we know of carries.
+  const identity = (i: number) => ({
+    identity_id: crypto.randomUUID(),
+    id: crypto.randomUUID(),
+    user_id: crypto.randomUUID(),
+    identity_data: {
+      sub: String(10 ** 20 + i),
+      email: `someone.with.a.long.name.${i}@example.com`,
+      full_name: "Someone With A Rather Long Display Name",
+      avatar_url: `https://lh3.googleusercontent.com/a/${"x".repeat(120)}`,
+      provider_id: String(10 ** 20 + i),
+      email_verified: true,
+      phone_verified: false,
+      custom_claims: { hd: "example.com", locale: "pt-BR" },
+    },
+    provider: ["google", "github", "apple", "azure", "phone"][i % 5],
+    last_sign_in_at: "2026-12-01T00:00:00Z",
+    created_at: "2026-01-01T00:00:00Z",
+    updated_at: "2026-12-01T00:00:00Z",
+    email: `someone.with.a.long.name.${i}@example.com`,
+  });
+  const payload = supabasePayload({
+    phone: "447400123456",
+    userMetadata: { profile: "x".repeat(32 * 1024), locale: "pt-BR" },
+  }) as { user: Record<string, unknown> };
+  payload.user.identities = Array.from({ length: 20 }, (_, i) => identity(i));
+  payload.user.app_metadata = {
+    provider: "phone",
+    providers: ["phone"],
+    extra: "y".repeat(8 * 1024),
+  };
+  const size = new TextEncoder().encode(JSON.stringify(payload)).length;
+  assert.ok(
+    size * 4 <= MAX_BODY_BYTES,
+    `the realistic maximum (${size} B) is under a quarter of the limit`,
+  );
+  const { app, sent } = testApp();
+  const res = await app.request("/send-sms", signedInit(payload));
+  assert.equal(await res.text(), "{}", "it is delivered");
+  assert.equal(sent.length, 1);
+  // One byte over the limit: refused before it is verified.
+  const over = JSON.stringify({ ...payload, pad: "z".repeat(MAX_BODY_BYTES) });
+  assert.equal((await app.request("/send-sms", signedInit(over))).status, 413);
+});
+
+Deno.test("issue 14 #8: health caches its store check and logs a degraded store at most once a minute", async () => {
+  const { createApp } = await import("../supabase/functions/_shared/app.ts");
+  const { loadConfig } = await import("../supabase/functions/_shared/config.ts");
+  const { createMemoryDedupeStore } = await import("../supabase/functions/_shared/store/memory.ts");
+  let t = NOW_MS;
+  let checks = 0;
+  const logs = captureLogs();
+  const app = createApp({
+    config: loadConfig({ SEND_SMS_HOOK_SECRETS: TEST_SECRET, OTP_PROVIDER: "console" }),
+    providers: [],
+    store: createMemoryDedupeStore({ maxEntries: 10 }),
+    storeStatus: () => {
+      checks += 1;
+      return Promise.resolve({ kind: "postgres", state: "unreachable" });
+    },
+    log: createLogger({ level: "info", write: logs.write }),
+    now: () => t,
+  });
+  for (let i = 0; i < 100; i++) {
+    t += 100; // 100 calls over 10 s
+    const res = await app.request("/send-sms/health");
+    assert.equal(res.status, 503);
+    assert.deepEqual(await res.json(), { status: "degraded" });
+  }
+  assert.ok(checks <= 3, `${checks} store checks for 100 calls`);
+  assert.equal(logs.lines.filter((l) => l.includes('"event":"store_degraded"')).length, 1);
+});

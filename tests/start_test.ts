@@ -68,7 +68,8 @@ Deno.test("deno task start serves every door; deno task sign requests are delive
 
     const health = await fetch(`${base}/send-sms/health`);
     assert.equal(health.status, 200);
-    assert.equal((await health.json()).provider, "console");
+    // Anonymous health: the state only (details are in the start-up log, or need the token).
+    assert.deepEqual(await health.json(), { status: "ok" });
 
     const supabase = await signAndSend(env, [
       "--phone",

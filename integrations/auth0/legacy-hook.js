@@ -30,13 +30,29 @@ const MAX_TIMEOUT_MS = 18000;
 /** A request otp-relay never answered is tried again only with this much time left. */
 const RETRY_IF_MS_LEFT = 3000;
 
+/**
+ * https only: the relay sends codes and numbers. Plain http only to this machine (localhost,
+ * 127.0.0.1, ::1), for a local test server.
+ */
+function relayUrlAllowed(text) {
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  if (url.protocol === "https:") return true;
+  return url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+}
+
 /** Reads and checks the secrets; throws a message that names the secret to fix. */
 function relaySettings(secrets) {
   const url = secrets && secrets.OTP_RELAY_URL;
   const secret = secrets && String(secrets.OTP_RELAY_SECRET || "").trim().replace(/^v1,/, "");
-  if (!url || !/^https?:\/\/[^\s]+$/.test(url)) {
+  if (!url || !relayUrlAllowed(url)) {
     throw new Error(
-      "otp-relay: set the OTP_RELAY_URL secret to the function's /send-sms/auth0 URL",
+      "otp-relay: set the OTP_RELAY_URL secret to the function's https:// /send-sms/auth0 URL " +
+        "(plain http only for localhost)",
     );
   }
   if (!/^whsec_[A-Za-z0-9+/]{4,}={0,2}$/.test(secret)) {

@@ -177,14 +177,23 @@ Deno.test("okta: a provider failure is a FAILED command with the reason", async 
   );
 });
 
-Deno.test("okta: a refusal (a blocked country) is the error object", async () => {
+Deno.test("issue 14 (Okta refusals): a blocked country or a limit is PENDING, so Okta sends no code in our place", async () => {
+  // Okta's reference: an error object makes Okta send the OTP through its own telephony, and a
+  // failed delivery goes to its fallback provider. A refusal must hold: PENDING, nothing sent.
   await withDeployment({}, { ...OKTA_ENV, OTP_BLOCKED_COUNTRIES: "US" }, async (d) => {
-    const res = await okta(d, seedSample());
-    const body = await res.json();
-    assert.equal(res.status, 200);
-    assert.match(body.error.errorSummary, /this country/);
-    assert.equal(body.error.errorCauses[0].reason, "country_not_allowed");
+    const value = await commandValue(await okta(d, seedSample()));
+    assert.equal(value.status, "PENDING");
+    assert.equal(value.provider, "otp-relay");
+    assert.equal(value.transactionMetadata, "refused=country_not_allowed");
     assert.equal(d.fake.messages.length, 0);
+  });
+  await withDeployment({}, { ...OKTA_ENV, OTP_LIMIT_PER_NUMBER: "1/1h" }, async (d) => {
+    assert.equal((await commandValue(await okta(d, seedSample()))).status, "SUCCESSFUL");
+    const again = { ...seedSample(), eventId: crypto.randomUUID() };
+    const value = await commandValue(await okta(d, again));
+    assert.equal(value.status, "PENDING");
+    assert.equal(value.transactionMetadata, "refused=limit_number");
+    assert.equal(d.fake.messages.length, 1);
   });
 });
 
@@ -247,11 +256,14 @@ Deno.test("okta: without OKTA_HOOK_AUTH_SECRET the door does not exist", async (
 });
 
 Deno.test("okta: an Okta-only deployment (no Supabase secret) closes the Supabase door", async () => {
-  await withDeployment({}, { ...OKTA_ENV, SEND_SMS_HOOK_SECRETS: "" }, async (d) => {
+  const health = { OTP_HEALTH_TOKEN: "okta-test-health-token-0123456789abcdef" };
+  await withDeployment({}, { ...OKTA_ENV, ...health, SEND_SMS_HOOK_SECRETS: "" }, async (d) => {
     assert.equal((await commandValue(await okta(d, seedSample()))).status, "SUCCESSFUL");
     assert.equal((await d.post({ user: {}, sms: { otp: "123456" } })).status, 404);
-    const health = await (await d.request("/send-sms/health")).json();
-    assert.deepEqual(health.doors, ["okta"]);
+    const details = await (await d.request("/send-sms/health", {
+      headers: { authorization: `Bearer ${health.OTP_HEALTH_TOKEN}` },
+    })).json();
+    assert.deepEqual(details.doors, ["okta"]);
   });
 });
 

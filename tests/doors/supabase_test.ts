@@ -5,6 +5,8 @@ import { MAX_BODY_BYTES } from "../../supabase/functions/_shared/doors/supabase.
 import type { SendResult } from "../../supabase/functions/_shared/delivery/ports.ts";
 import {
   captureLogs,
+  HEALTH_AUTH,
+  HEALTH_TOKEN,
   NOW_MS,
   OTHER_SECRET,
   postHook,
@@ -169,7 +171,7 @@ Deno.test("a request signed exactly as Auth signs it with several secrets is acc
   await assertAuthSuccess(res);
 });
 
-Deno.test("a body over 1 MB is refused with 413 before it is parsed or verified", async () => {
+Deno.test("a body over the limit (256 KB) is refused with 413 before it is parsed or verified", async () => {
   const t = testApp();
   const big = supabasePayload({ userMetadata: { blob: "x".repeat(MAX_BODY_BYTES) } });
   // Badly signed on purpose: a 401 would mean it was read and verified first.
@@ -179,7 +181,7 @@ Deno.test("a body over 1 MB is refused with 413 before it is parsed or verified"
   assert.ok(!t.logs.lines.some((l) => l.includes("unauthorized")), "refused before verification");
 });
 
-Deno.test("a content-length over 1 MB is refused with 413 from the header alone", async () => {
+Deno.test("a content-length over the limit is refused with 413 from the header alone", async () => {
   const t = testApp();
   const body = JSON.stringify(
     supabasePayload({ userMetadata: { blob: "x".repeat(MAX_BODY_BYTES) } }),
@@ -193,7 +195,7 @@ Deno.test("a content-length over 1 MB is refused with 413 from the header alone"
   assert.equal(t.sent.length, 0);
 });
 
-Deno.test("a chunked body over 1 MB (no content-length) is refused with 413 as well", async () => {
+Deno.test("a chunked body over the limit (no content-length) is refused with 413 as well", async () => {
   const t = testApp();
   const chunk = new TextEncoder().encode("x".repeat(64 * 1024));
   let sent = 0;
@@ -252,9 +254,9 @@ Deno.test("a store that refuses the claim (closed mode) answers 500 and sends no
   assert.ok(t.logs.lines.some((l) => l.includes(`"store_unavailable"`)));
 });
 
-Deno.test("a large but legal body (900 KB of user metadata) is delivered", async () => {
+Deno.test("a large but legal body (200 KB of user metadata, just under the limit) is delivered", async () => {
   const t = testApp();
-  const payload = supabasePayload({ userMetadata: { blob: "x".repeat(900 * 1024) } });
+  const payload = supabasePayload({ userMetadata: { blob: "x".repeat(200 * 1024) } });
   await assertAuthSuccess(await postHook(t.app, payload));
 });
 
@@ -457,9 +459,18 @@ Deno.test("logs never contain the code, the full number or the secret", async ()
   assert.match(all, /\+4477•••••123/);
 });
 
-Deno.test("health: 200 with version, open doors and channels, no secrets", async () => {
+Deno.test("issue 14 #8: anonymous health shows the state only; the token opens version, doors, channels, no secrets", async () => {
   const t = testApp();
-  const res = await t.app.request("/send-sms/health");
+  const anonymous = await t.app.request("/send-sms/health");
+  assert.equal(anonymous.status, 200);
+  assert.deepEqual(await anonymous.json(), { status: "ok" });
+  for (const wrong of [`Bearer ${HEALTH_TOKEN}x`, HEALTH_TOKEN, `Basic ${HEALTH_TOKEN}`]) {
+    const res = await t.app.request("/send-sms/health", { headers: { authorization: wrong } });
+    assert.deepEqual(await res.json(), { status: "ok" }, wrong);
+  }
+  const inQuery = await t.app.request(`/send-sms/health?token=${HEALTH_TOKEN}`);
+  assert.deepEqual(await inQuery.json(), { status: "ok" }, "never from the query");
+  const res = await t.app.request("/send-sms/health", { headers: HEALTH_AUTH });
   assert.equal(res.status, 200);
   const body = await res.json();
   assert.deepEqual(body, {
@@ -469,6 +480,7 @@ Deno.test("health: 200 with version, open doors and channels, no secrets", async
     providers: ["recording"],
     doors: ["supabase"],
     channels: { sms: true, whatsapp: false, voice: false },
+    channelOrder: { configured: ["sms"], available: ["sms"] },
     store: { kind: "memory", state: "ok" },
   });
   const denoJson = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
@@ -497,6 +509,7 @@ Deno.test("misconfigured function: every door answers in its dialect, health nam
     OTP_PROVIDER: "twilio",
     TWILIO_ACCOUNT_SID: "AC" + "1".repeat(32),
     TWILIO_AUTH_TOKEN: "super-secret-token",
+    OTP_HEALTH_TOKEN: HEALTH_TOKEN,
   }, { write: logs.write });
   assert.ok("error" in boot);
   const error = await authError(await boot.app.request("/send-sms", signedInit(supabasePayload())));
@@ -514,9 +527,14 @@ Deno.test("misconfigured function: every door answers in its dialect, health nam
   });
   const health = await boot.app.request("/send-sms/health");
   assert.equal(health.status, 503);
-  const body = await health.json();
+  assert.deepEqual(await health.json(), { status: "misconfigured" }, "anonymous: the state only");
+  const detailed = await boot.app.request("/send-sms/health", { headers: HEALTH_AUTH });
+  assert.equal(detailed.status, 503);
+  const body = await detailed.json();
   assert.equal(body.status, "misconfigured");
   assert.deepEqual(body.variables, ["TWILIO_MESSAGING_SERVICE_SID"]);
+  // The names are in the start-up log too.
+  assert.ok(logs.lines.some((l) => l.includes('"variables":"TWILIO_MESSAGING_SERVICE_SID"')));
   const everything = JSON.stringify(body) + logs.lines.join("\n");
   assert.ok(!everything.includes("super-secret-token"));
   assert.ok(!everything.includes("MfKQ9r8GKYqrTwjU"));

@@ -8,7 +8,15 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { appFromEnv } from "../../supabase/functions/_shared/bootstrap.ts";
 import { createMemoryDedupeStore } from "../../supabase/functions/_shared/store/memory.ts";
-import { captureLogs, randomMobile, signedInit, supabasePayload, testApp } from "../_helpers.ts";
+import {
+  captureLogs,
+  HEALTH_AUTH,
+  HEALTH_TOKEN,
+  randomMobile,
+  signedInit,
+  supabasePayload,
+  testApp,
+} from "../_helpers.ts";
 import { closeAtTestEnd, dbTest, type TestDatabase, testDatabase } from "../_postgres.ts";
 import {
   callerRequest,
@@ -27,6 +35,7 @@ function instance(url: string, mode: "open" | "closed", env: Record<string, stri
   const logs = captureLogs();
   const boot = appFromEnv({
     ...DOORS_ENV,
+    OTP_HEALTH_TOKEN: HEALTH_TOKEN,
     OTP_PROVIDER: "console",
     DATABASE_URL: url,
     OTP_STORE_ON_FAILURE: mode,
@@ -51,7 +60,8 @@ function instance(url: string, mode: "open" | "closed", env: Record<string, stri
     const key = { supabase: `supabase:uuid:${id}`, okta: `okta:${id}`, auth0: `auth0:msg_${id}` };
     return { verdict: await readVerdict(door, res), sent: printed.length - before, key: key[door] };
   }
-  const health = async () => (await (await boot.app.request("/send-sms/health")).json()).store;
+  const health = async () =>
+    (await (await boot.app.request("/send-sms/health", { headers: HEALTH_AUTH })).json()).store;
   return { send, sendAs, health, logs: logs.lines };
 }
 

@@ -458,3 +458,34 @@ Deno.test("auth0 relay: each file parses as the JavaScript of its oldest runtime
   // The check bites: newer syntax is refused at 2019.
   assert.throws(() => parse("a?.b", { ecmaVersion: 2019 }));
 });
+
+Deno.test("issue 14 #8: the shipped Auth0 code refuses a plain http OTP_RELAY_URL except to localhost, in every file", async () => {
+  const act = await actions();
+  const provider = await customProvider();
+  const hook = await legacyHook();
+  await withRelay({}, {}, async ({ d, secrets }) => {
+    for (
+      const url of [
+        "http://project.supabase.co/functions/v1/send-sms/auth0",
+        "http://10.0.0.5/send-sms/auth0",
+        "ftp://project.supabase.co/send-sms/auth0",
+        "not a url",
+      ]
+    ) {
+      const bad = { ...secrets, OTP_RELAY_URL: url };
+      await assert.rejects(act(actionsEvent(bad), {}), /https:\/\/ \/send-sms\/auth0 URL/, url);
+      const { api, calls } = notificationApi();
+      await provider(providerEvent(bad), api);
+      assert.equal(calls.length, 1);
+      assert.equal(calls[0]![0], "drop", "a setting error is never retried");
+      assert.match(calls[0]![1], /https:\/\//, url);
+      const err = await runHook(hook, PHONE, `Code ${CODE}`, hookContext(bad));
+      assert.match(err?.message ?? "", /plain http only for localhost/, url);
+    }
+    assert.equal(d.fake.messages.length, 0, "nothing was sent anywhere");
+    // The local test server (plain http on 127.0.0.1) is still allowed: it delivers.
+    assert.match(secrets.OTP_RELAY_URL!, /^http:\/\/127\.0\.0\.1:/);
+    await act(actionsEvent(secrets), {});
+    assert.equal(d.fake.messages.length, 1);
+  });
+});

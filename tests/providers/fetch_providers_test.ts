@@ -29,7 +29,14 @@ import {
   startFakeVonage,
   vonageStatus,
 } from "../fakes/vonage-api.ts";
-import { captureLogs, signedInit, supabasePayload, TEST_SECRET } from "../_helpers.ts";
+import {
+  captureLogs,
+  HEALTH_AUTH,
+  HEALTH_TOKEN,
+  signedInit,
+  supabasePayload,
+  TEST_SECRET,
+} from "../_helpers.ts";
 import { appFromEnv } from "../../supabase/functions/_shared/bootstrap.ts";
 
 const TO = parsePhone("+447700900123")!;
@@ -489,6 +496,7 @@ Deno.test("deployment: Vonage refuses with the number in its text, Telnyx delive
   try {
     const boot = appFromEnv({
       SEND_SMS_HOOK_SECRETS: TEST_SECRET,
+      OTP_HEALTH_TOKEN: HEALTH_TOKEN,
       OTP_PROVIDERS: "vonage,telnyx",
       VONAGE_API_KEY: FAKE_VONAGE_API_KEY,
       VONAGE_API_SECRET: FAKE_VONAGE_API_SECRET,
@@ -513,7 +521,8 @@ Deno.test("deployment: Vonage refuses with the number in its text, Telnyx delive
     assert.match(all, /"provider":"telnyx"/);
     assert.ok(!all.includes("7700900123"), "the number (or Vonage's text quoting it) is logged");
     assert.ok(!all.includes("Non White-listed"), "a provider's error text is logged");
-    const health = await (await boot.app.request("/send-sms/health")).json();
+    const health = await (await boot.app.request("/send-sms/health", { headers: HEALTH_AUTH }))
+      .json();
     assert.deepEqual(health.providers, ["vonage", "telnyx"]);
   } finally {
     await vonage.close();

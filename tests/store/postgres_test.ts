@@ -11,6 +11,8 @@ import {
 } from "../../supabase/functions/_shared/store/postgres.ts";
 import {
   captureLogs,
+  HEALTH_AUTH,
+  HEALTH_TOKEN,
   randomMobile,
   signedInit,
   supabasePayload,
@@ -34,6 +36,7 @@ function instance(url: string, env: Record<string, string> = {}) {
     SEND_SMS_HOOK_SECRETS: TEST_SECRET,
     OTP_PROVIDER: "console",
     DATABASE_URL: url,
+    OTP_HEALTH_TOKEN: HEALTH_TOKEN,
     ...env,
   }, { print: (line) => printed.push(line), write: logs.write });
   assert.ok("config" in boot);
@@ -43,7 +46,8 @@ function instance(url: string, env: Record<string, string> = {}) {
       "/send-sms",
       signedInit(body, { id, timestamp: Math.floor(Date.now() / 1000) }),
     ));
-  const health = async () => await (await boot.app.request("/send-sms/health")).json();
+  const health = async () =>
+    await (await boot.app.request("/send-sms/health", { headers: HEALTH_AUTH })).json();
   return { post, printed, logs: logs.lines, health };
 }
 

@@ -249,3 +249,44 @@ dbTest(
     }
   },
 );
+
+dbTest(
+  "issue 14 (settle ownership): a claim that expired and was re-claimed elsewhere is not overwritten by its late settle",
+  async () => {
+    const db = await testDatabase();
+    const runner = await runnerFor(db.url);
+    try {
+      const a = createPostgresDedupeStore({ runner });
+      const b = createPostgresDedupeStore({ runner });
+      const key = `supabase:uuid:${crypto.randomUUID()}`;
+      const deadline = Date.now() + 4000;
+      assert.equal((await a.claim(key, { ttlMs: 1, deadline, door: "supabase" })).kind, "first");
+      await new Promise((r) => setTimeout(r, 20)); // A's claim expires mid-delivery
+      assert.equal(
+        (await b.claim(key, { ttlMs: 60_000, deadline, door: "supabase" })).kind,
+        "first",
+      );
+      const outcome = (provider: string): Outcome => ({
+        ok: true,
+        channel: "sms",
+        provider,
+        id: `${provider}-1`,
+        attempts: [],
+      });
+      await a.settle(key, outcome("late-a")); // A finishes late: it no longer owns the row
+      const sql = db.client();
+      try {
+        const [mid] = await sql`select state from otp_relay.deliveries where dedupe_key = ${key}`;
+        assert.equal(mid?.state, "sending", "B's claim is untouched");
+        await b.settle(key, outcome("b"));
+        const [row] = await sql`select state, provider from otp_relay.deliveries
+        where dedupe_key = ${key}`;
+        assert.deepEqual([row?.state, row?.provider], ["sent", "b"]);
+      } finally {
+        await sql.end();
+      }
+    } finally {
+      await runner.close?.();
+    }
+  },
+);

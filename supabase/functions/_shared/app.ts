@@ -36,6 +36,43 @@ export const BASE_PATH = "/send-sms";
 
 /** Upper bound of one provider's credentials check in deep health. */
 export const DEEP_CHECK_MS = 3000;
+/** How long health reuses its store check. */
+export const HEALTH_CACHE_MS = 5000;
+/** A degraded store is logged by health at most this often. */
+export const DEGRADED_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * True when `authorization` is `Bearer <token>` (compared in constant time). Never a query
+ * parameter: URLs end up in access logs.
+ */
+export function hasHealthToken(token: string | undefined, authorization: string | undefined) {
+  if (!token) return false;
+  const given = /^Bearer (.+)$/.exec(authorization ?? "")?.[1] ?? "";
+  const enc = new TextEncoder();
+  return constantTimeEqual(enc.encode(given), enc.encode(token));
+}
+
+/**
+ * What health tells its token holder, and the start-up log everyone: the doors, the providers,
+ * the channel order against the channels that have settings. Never a value of a setting.
+ */
+export function healthDetails(config: Config, providers: readonly Provider[]) {
+  const available = CHANNELS.filter((c) => providers.some((p) => p.channels.includes(c)));
+  return {
+    version: VERSION,
+    provider: config.routing.order[0],
+    providers: config.routing.order,
+    doors: [
+      ...(config.supabaseHookSecrets ? ["supabase"] : []),
+      ...(config.okta ? ["okta"] : []),
+      ...(config.auth0 ? ["auth0"] : []),
+    ],
+    channels: Object.fromEntries(CHANNELS.map((c) => [c, available.includes(c)])),
+    // The order asked for (OTP_CHANNELS) against what has settings: a channel in the order
+    // without settings is skipped.
+    channelOrder: { configured: config.policy.defaultOrder, available },
+  };
+}
 
 /** What the app is built from; everything that varies is injected. */
 export interface AppDeps {
@@ -82,30 +119,35 @@ export function createApp(deps: AppDeps): Hono {
   const { config } = deps;
   const app = base(deps.log);
 
+  // The store check is cached briefly and its error logged at most once a minute: health is
+  // open, and each call used to cost a query and an error line (found in review).
+  let storeCheck: { at: number; status: Promise<StoreStatus> } | undefined;
+  let lastDegradedLog = -Infinity;
+  const storeStatus = (): Promise<StoreStatus> => {
+    const at = deps.now();
+    if (!storeCheck || at - storeCheck.at >= HEALTH_CACHE_MS) {
+      storeCheck = { at, status: deps.storeStatus() };
+    }
+    return storeCheck.status;
+  };
+
   app.get("/health", async (c) => {
     const deep = c.req.query("deep");
     if (deep === "1" || deep === "true") return await deepHealth(c.req.header("authorization"));
-    const store = await deps.storeStatus();
-    if (store.state !== "ok") {
+    const store = await storeStatus();
+    if (store.state !== "ok" && deps.now() - lastDegradedLog >= DEGRADED_LOG_INTERVAL_MS) {
+      lastDegradedLog = deps.now();
       // Loud: deliveries run on memory (or fail, in closed mode) until this is fixed.
       deps.log.error("store_degraded", { store: store.kind, state: store.state });
     }
     // 503 when the shared store is not ok, so monitors notice (deliveries may go on in memory).
-    return c.json({
-      status: store.state === "ok" ? "ok" : "degraded",
-      version: VERSION,
-      provider: config.routing.order[0],
-      providers: config.routing.order,
-      doors: [
-        ...(config.supabaseHookSecrets ? ["supabase"] : []),
-        ...(config.okta ? ["okta"] : []),
-        ...(config.auth0 ? ["auth0"] : []),
-      ],
-      channels: Object.fromEntries(
-        CHANNELS.map((c) => [c, deps.providers.some((p) => p.channels.includes(c))]),
-      ),
-      store,
-    }, store.state === "ok" ? 200 : 503);
+    const status = store.state === "ok" ? "ok" : "degraded";
+    const code = store.state === "ok" ? 200 : 503;
+    // Anonymous callers learn the state only; details need the health token.
+    if (!hasHealthToken(config.healthToken, c.req.header("authorization"))) {
+      return c.json({ status }, code);
+    }
+    return c.json({ status, ...healthDetails(config, deps.providers), store }, code);
   });
 
   /**
@@ -115,9 +157,7 @@ export function createApp(deps: AppDeps): Hono {
    */
   async function deepHealth(authorization: string | undefined): Promise<Response> {
     const token = config.healthToken;
-    const given = /^Bearer (.+)$/.exec(authorization ?? "")?.[1] ?? "";
-    const enc = new TextEncoder();
-    if (!token || !constantTimeEqual(enc.encode(given), enc.encode(token))) {
+    if (!hasHealthToken(token, authorization)) {
       deps.log.warn("health_forbidden", { deep: true, configured: Boolean(token) });
       return Response.json({
         message: token ? "Unauthorized" : "Deep health is off: set OTP_HEALTH_TOKEN",
@@ -291,10 +331,22 @@ function reportDoor(
  * failed (so users see an error instead of waiting for a code that never comes), and names the
  * variables to fix on its health route and in its logs. Values are never shown.
  */
-export function createMisconfiguredApp(error: ConfigError, log: Logger): Hono {
+export function createMisconfiguredApp(
+  error: ConfigError,
+  log: Logger,
+  healthToken?: string,
+): Hono {
   const app = base(log);
   const variables = [...new Set(error.problems.map((p) => p.variable))];
-  app.get("/health", (c) => c.json({ status: "misconfigured", version: VERSION, variables }, 503));
+  // The names of the variables to fix (never their values) need the health token; they are
+  // in the start-up log too.
+  app.get(
+    "/health",
+    (c) =>
+      hasHealthToken(healthToken, c.req.header("authorization"))
+        ? c.json({ status: "misconfigured", version: VERSION, variables }, 503)
+        : c.json({ status: "misconfigured" }, 503),
+  );
   const misconfigured = () =>
     log.error("misconfigured", { variables: variables.join(","), detail: error.message });
   app.post("/", (c) => {

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Hono } from "hono";
-import { createApp, createMisconfiguredApp } from "./app.ts";
+import { createApp, createMisconfiguredApp, healthDetails } from "./app.ts";
 import { keepAlive, raceAbort } from "./async.ts";
 import {
   type Config,
@@ -379,8 +379,18 @@ export function appFromEnv(
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const log = createLogger({ level: "info", write: options.write, now });
-    log.error("misconfigured", { detail: err.message });
-    return { app: createMisconfiguredApp(err, log), error: err, log };
+    log.error("misconfigured", {
+      variables: [...new Set(err.problems.map((p) => p.variable))].join(","),
+      detail: err.message,
+    });
+    // The token may be the one setting that is right: details then stay reachable.
+    const token = env.OTP_HEALTH_TOKEN?.trim();
+    const healthToken = token && token.length >= 32 && !err.problems.some((p) =>
+        p.variable === "OTP_HEALTH_TOKEN"
+      )
+      ? token
+      : undefined;
+    return { app: createMisconfiguredApp(err, log, healthToken), error: err, log };
   }
   const log = createLogger({ level: config.logLevel, write: options.write, now });
   for (const warning of configWarnings(env, config)) log.warn("configuration", { detail: warning });
@@ -406,5 +416,7 @@ export function appFromEnv(
     log,
     now,
   });
+  // What anonymous health no longer shows, in the start-up log.
+  log.info("started", { ...healthDetails(config, providers), store: config.store.kind });
   return { app, config, log, close };
 }

@@ -3,7 +3,24 @@
  *
  * @module
  */
-import { parsePhoneNumberFromString } from "libphonenumber-js/max";
+import {
+  getCountries,
+  getCountryCallingCode,
+  parsePhoneNumberFromString,
+} from "libphonenumber-js/max";
+
+/** Every country of a calling code (`7` → KZ, RU), computed once. */
+let byCallingCode: Map<string, string[]> | undefined;
+function countriesOf(callingCode: string): readonly string[] {
+  if (!byCallingCode) {
+    byCallingCode = new Map();
+    for (const c of getCountries()) {
+      const code = getCountryCallingCode(c);
+      byCallingCode.set(code, [...byCallingCode.get(code) ?? [], c]);
+    }
+  }
+  return byCallingCode.get(callingCode) ?? [];
+}
 
 /** What libphonenumber can tell about the kind of line, from its metadata. */
 export type LineType =
@@ -30,6 +47,11 @@ export interface PhoneNumber {
    * any of 25 countries) have none.
    */
   readonly country: string | undefined;
+  /**
+   * For a number without one country, every country it could belong to (+7 601… is RU or KZ;
+   * a NANP number outside known ranges, any of the +1 countries). Absent when `country` is set.
+   */
+  readonly possibleCountries?: readonly string[];
   /** The line type where the metadata knows it; `undefined` for unknown ranges. */
   readonly type?: LineType;
 }
@@ -57,5 +79,7 @@ export function parsePhone(raw: string): PhoneNumber | undefined {
   if (!parsed || !parsed.isPossible()) return undefined;
   const possible = parsed.country ? [] : parsed.getPossibleCountries();
   const country = parsed.country ?? (possible.length === 1 ? possible[0] : undefined);
-  return { e164: parsed.number, country, type: parsed.getType() };
+  if (country) return { e164: parsed.number, country, type: parsed.getType() };
+  const candidates = possible.length > 0 ? possible : countriesOf(parsed.countryCallingCode);
+  return { e164: parsed.number, country, possibleCountries: candidates, type: parsed.getType() };
 }

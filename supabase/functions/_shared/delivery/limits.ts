@@ -82,8 +82,76 @@ export function refuse(to: PhoneNumber, config: LimitsConfig): Refusal | undefin
     return "country_not_allowed";
   }
   if (country && config.blockedCountries.includes(country)) return "country_not_allowed";
+  // A number of no single country is refused when every country it could belong to is blocked
+  // (found in review: with RU and KZ blocked, +7 601… went through).
+  const candidates = to.possibleCountries ?? [];
+  if (
+    !country && candidates.length > 0 &&
+    candidates.every((c) => config.blockedCountries.includes(c))
+  ) {
+    return "country_not_allowed";
+  }
   if (to.type && config.blockedTypes.includes(to.type)) return "number_type_blocked";
   return undefined;
+}
+
+/**
+ * What the per-IP limit counts for an address: IPv4 as dotted decimal; IPv4-mapped IPv6
+ * (`::ffff:192.0.2.1`) as that IPv4; any other IPv6 as its /64, canonical (`2001:db8:1:2::/64`),
+ * since one subscriber gets a whole /64 and picks addresses in it at will (found in review:
+ * seven addresses of one /64, and two spellings of one address, counted apart). Text that is
+ * no address is counted as it is, trimmed and lower-cased.
+ *
+ * @example
+ * ```ts
+ * ipKey("2001:DB8:1:2::1"); // "2001:db8:1:2::/64"
+ * ```
+ */
+export function ipKey(text: string): string {
+  const ip = text.trim().toLowerCase().replace(/%.*$/, ""); // a zone id names no other host
+  const v4 = parseIPv4(ip);
+  if (v4) return v4.join(".");
+  const v6 = parseIPv6(ip);
+  if (!v6) return ip.slice(0, 64);
+  const mapped = v6.slice(0, 5).every((h) => h === 0) && v6[5] === 0xffff;
+  if (mapped) return [v6[6]! >> 8, v6[6]! & 255, v6[7]! >> 8, v6[7]! & 255].join(".");
+  const prefix = v6.slice(0, 4).map((h) => h.toString(16));
+  // Canonical text of the /64: trailing zero groups fold into "::".
+  while (prefix.length > 0 && prefix.at(-1) === "0") prefix.pop();
+  return `${prefix.join(":")}::/64`;
+}
+
+function parseIPv4(text: string): number[] | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4) return undefined;
+  const bytes = parts.map((p) => /^(0|[1-9]\d{0,2})$/.test(p) ? Number(p) : NaN);
+  return bytes.every((b) => b >= 0 && b <= 255) ? bytes : undefined;
+}
+
+function parseIPv6(text: string): number[] | undefined {
+  if (!/^[0-9a-f:.]{2,45}$/.test(text)) return undefined;
+  const halves = text.split("::");
+  if (halves.length > 2) return undefined;
+  const groups = (part: string): number[] | undefined => {
+    if (part === "") return [];
+    const out: number[] = [];
+    const pieces = part.split(":");
+    for (const [i, piece] of pieces.entries()) {
+      if (i === pieces.length - 1 && piece.includes(".")) {
+        const v4 = parseIPv4(piece);
+        if (!v4) return undefined;
+        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+      } else if (/^[0-9a-f]{1,4}$/.test(piece)) out.push(parseInt(piece, 16));
+      else return undefined;
+    }
+    return out;
+  };
+  const head = groups(halves[0]!);
+  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  if (!head || !tail) return undefined;
+  if (halves.length === 1) return head.length === 8 ? head : undefined;
+  const missing = 8 - head.length - tail.length;
+  return missing >= 1 ? [...head, ...Array(missing).fill(0), ...tail] : undefined;
 }
 
 /** `+447400123456` → `+447400123`: the block of 1,000 numbers it belongs to. */
@@ -160,7 +228,7 @@ export async function checkLimits(
   const scopes: [LimitScope, RateLimit | undefined, string | undefined, Refusal][] = [
     ["number", config.perNumber, subject.to.e164, "limit_number"],
     ["prefix", config.perPrefix, numberBlock(subject.to.e164), "limit_prefix"],
-    ["ip", config.perIp, subject.ip, "limit_ip"],
+    ["ip", config.perIp, subject.ip === undefined ? undefined : ipKey(subject.ip), "limit_ip"],
     ["global", config.global, "*", "limit_global"],
   ];
   const active = scopes.filter((s): s is [LimitScope, RateLimit, string, Refusal] =>

@@ -51,6 +51,16 @@ export const oktaPayload = z.looseObject({
   }),
 });
 
+/** Refusals of the owner's policy: Okta must not send the code in our place. */
+const OWNER_REFUSALS: ReadonlySet<FailureReason> = new Set([
+  "limit_number",
+  "limit_prefix",
+  "limit_ip",
+  "limit_global",
+  "country_not_allowed",
+  "number_type_blocked",
+]);
+
 /** Okta's command answer. */
 function command(
   c: Context,
@@ -104,6 +114,19 @@ function answer(c: Context, result: DeliveryResult): Response {
     // make Okta send through its own telephony, a second code.
     const status = outcome.sent === "no" ? "FAILED" : "PENDING";
     return command(c, { status, provider: last.provider, id: "", meta });
+  }
+  if (OWNER_REFUSALS.has(outcome.reason)) {
+    // The owner's own refusals (limits, countries, number types) must hold: Okta answers an
+    // error object, and per its reference a FAILED delivery too, by sending the code through
+    // its own telephony (docs/okta.md, "Refusals"). PENDING, "could not confirm delivery",
+    // is the one answer after which Okta sends nothing else. Nothing was sent; the reason is
+    // in the metadata and the log.
+    return command(c, {
+      status: "PENDING",
+      provider: "otp-relay",
+      id: "",
+      meta: `refused=${outcome.reason}`,
+    });
   }
   return oktaError(c, outcome.reason, "data.messageProfile.phoneNumber");
 }

@@ -242,6 +242,10 @@ export function createPostgresDedupeStore(
     return new Promise<never>(() => {}); // still in flight at the deadline
   }
 
+  // The token of each claim this instance holds: a settle writes only over its own claim. If the
+  // claim expired meanwhile and another instance re-claimed the key, the row is that instance's
+  // (found in review: settle matched on the key and 'sending' alone).
+  const tokens = new Map<string, string>();
   return {
     async claim(key: string, { ttlMs, deadline, door }: ClaimOptions): Promise<Claim> {
       const token = crypto.randomUUID();
@@ -265,10 +269,15 @@ export function createPostgresDedupeStore(
           select claim_token from otp_relay.deliveries
           where dedupe_key = ${key} and not exists (select 1 from won)`
       );
-      if (rows[0]?.claim_token === token) return { kind: "first" };
+      if (rows[0]?.claim_token === token) {
+        tokens.set(key, token);
+        return { kind: "first" };
+      }
       return { kind: "duplicate", outcome: outcomeOf(key, deadline) };
     },
     async settle(key: string, outcome: Outcome, record?: DeliveryRecord): Promise<void> {
+      const token = tokens.get(key) ?? null;
+      tokens.delete(key);
       const retryAllowed = !isFinal(outcome);
       const last = outcome.attempts.at(-1);
       const toHash = record?.toHash ? await record.toHash() : null;
@@ -284,7 +293,8 @@ export function createPostgresDedupeStore(
             to_masked = ${record?.toMasked ?? null}, to_hash = ${toHash},
             country = ${record?.country ?? null}, number_type = ${record?.numberType ?? null},
             ms = ${record?.ms ?? null}
-          where dedupe_key = ${key} and state = 'sending'`
+          where dedupe_key = ${key} and state = 'sending'
+            and claim_token is not distinct from ${token}::uuid`
       );
     },
     async status(): Promise<StoreStatus> {
