@@ -257,38 +257,29 @@ Deno.test("reports: a STOP that could not be written is answered 503, so the pro
     "../../supabase/functions/_shared/doors/provider-status.ts"
   );
   const { createLogger } = await import("../../supabase/functions/_shared/log.ts");
-  const failing = () => Promise.reject(new Error("database down"));
-  const door = createProviderStatusDoor({
-    provider: "telnyx",
-    callbackUrl: "https://x/telnyx/status",
-    read: () =>
-      Promise.resolve({
-        ok: true,
-        reports: [{ providerId: "m1", status: "undelivered", optedOut: true, to: "+14155550123" }],
-      }),
-    statusLog: { recordStatus: () => Promise.resolve(true) },
-    optOuts: { find: () => Promise.resolve([]), record: failing, clear: failing },
-    log: createLogger({ level: "error", write: () => {} }),
-  });
-  const res = await door.request("/telnyx/status", { method: "POST", body: "{}" });
-  assert.equal(res.status, 503);
-  await res.body?.cancel();
+  const door = (write: () => Promise<void>) =>
+    createProviderStatusDoor({
+      provider: "telnyx",
+      callbackUrl: "https://x/telnyx/status",
+      read: () =>
+        Promise.resolve({
+          ok: true,
+          reports: [{
+            providerId: "m1",
+            status: "undelivered",
+            optedOut: true,
+            to: "+14155550123",
+          }],
+        }),
+      statusLog: { recordStatus: () => Promise.resolve(true) },
+      optOuts: { find: () => Promise.resolve([]), record: write, clear: write },
+      log: createLogger({ level: "error", write: () => {} }),
+    });
+  const post = (write: () => Promise<void>) =>
+    Promise.resolve(door(write).request("/telnyx/status", { method: "POST", body: "{}" }));
+  const failed = await post(() => Promise.reject(new Error("database down")));
+  assert.equal(failed.status, 503);
+  await failed.body?.cancel();
   // The same report, written: 200.
-  const ok = createProviderStatusDoor({
-    provider: "telnyx",
-    callbackUrl: "https://x/telnyx/status",
-    read: () =>
-      Promise.resolve({
-        ok: true,
-        reports: [{ providerId: "m1", status: "undelivered", optedOut: true, to: "+14155550123" }],
-      }),
-    statusLog: { recordStatus: () => Promise.resolve(true) },
-    optOuts: {
-      find: () => Promise.resolve([]),
-      record: () => Promise.resolve(),
-      clear: () => Promise.resolve(),
-    },
-    log: createLogger({ level: "error", write: () => {} }),
-  });
-  assert.equal((await ok.request("/telnyx/status", { method: "POST", body: "{}" })).status, 200);
+  assert.equal((await post(() => Promise.resolve())).status, 200);
 });
