@@ -379,8 +379,11 @@ function signed(
   s: SigningPlan,
   binary: Uint8Array | null,
 ): { body: string | Uint8Array; headers: [string, string][]; honest: boolean } {
-  // Strings travel as UTF-8: sign what the receiver will read (lone surrogates become U+FFFD).
-  const body = new TextDecoder().decode(new TextEncoder().encode(payloadBody.body));
+  // Strings travel as UTF-8: sign what the receiver will read (lone surrogates become U+FFFD;
+  // a leading BOM stays, as it is sent).
+  const body = new TextDecoder("utf-8", { ignoreBOM: true }).decode(
+    new TextEncoder().encode(payloadBody.body),
+  );
   const honest = s.honest;
   const id = honest ? s.honestId : s.id;
   // Honest requests reach the tolerance itself: ±300 s is still in time.
@@ -452,9 +455,16 @@ type SigningPlan = {
  */
 export function referenceAccepts(secret: string, plan: Plan): boolean {
   const headers = new Headers(plan.headers as [string, string][]);
-  const body = typeof plan.body === "string"
-    ? new TextDecoder().decode(new TextEncoder().encode(plan.body))
-    : new TextDecoder().decode(plan.body);
+  // A signature covers the bytes as sent (issue 14 #7). The reference signs strings as UTF-8, so
+  // it can have signed these bytes only if they are UTF-8: decode them exactly, BOM included,
+  // and call anything else unsigned.
+  const bytes = typeof plan.body === "string" ? new TextEncoder().encode(plan.body) : plan.body;
+  let body: string;
+  try {
+    body = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return false;
+  }
   const realNow = Date.now;
   Date.now = () => NOW_MS;
   try {

@@ -120,12 +120,10 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
       // would drop a leading BOM and turn invalid UTF-8 into U+FFFD (found in review).
       const body = typeof rawBody === "string" ? encoder.encode(rawBody) : rawBody;
       const prefix = encoder.encode(`${id}.${seconds}.`);
-      const signed = new Uint8Array(prefix.length + body.length);
-      signed.set(prefix);
-      signed.set(body, prefix.length);
       let matched = false;
       for (const key of keys) {
-        const mac = hmac(sha256, key, signed);
+        // Streamed: the body is never copied to prepend the prefix.
+        const mac = hmac.create(sha256, key).update(prefix).update(body).digest();
         const expected = encoder.encode(base64(mac));
         for (const candidate of passed) {
           // Every pair is compared, so timing does not reveal which secret or entry matched.
