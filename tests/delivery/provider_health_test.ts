@@ -225,7 +225,7 @@ Deno.test("opt-outs: a STOP at one provider is recorded and never bypassed throu
         : { ok: true, id: "SM1" },
   );
   const vonage = provider("vonage", ["sms"], () => ({ ok: true, id: "v-1" }));
-  const { deps, optOuts, hash } = deliveryDeps([twilio, vonage]);
+  const { deps, optOuts } = deliveryDeps([twilio, vonage]);
   const number = "+14155550123";
 
   const first = await deliver(request(1), deps);
