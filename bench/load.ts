@@ -4,32 +4,48 @@
  *
  * @module
  */
-import { signedHook } from "./_common.ts";
+import { signedHook, spreadPhone } from "./_common.ts";
 
 /** What a load run measured. */
 export interface LoadResult {
   readonly requests: number;
+  /** Answers other than success or a limit's refusal, and failed requests. */
   readonly errors: number;
+  /** Refused by an abuse limit (Auth's dialect: 200 with `error.http_code` 429). */
+  readonly refused: number;
   readonly seconds: number;
   readonly latenciesMs: number[];
 }
 
-/** True when the answer is a success in Supabase Auth's dialect. */
-async function succeeded(res: Response): Promise<boolean> {
+/** An answer in Supabase Auth's dialect: delivered (`{}`), refused by a limit, or anything else. */
+async function outcome(res: Response): Promise<"ok" | "refused" | "error"> {
   const text = await res.text();
-  return res.status === 200 && text === "{}";
+  if (res.status !== 200) return "error";
+  if (text === "{}") return "ok";
+  return /^\{"error":\{"http_code":429,/.test(text) ? "refused" : "error";
+}
+
+/** Options of {@linkcode presign}. */
+export interface PresignOptions {
+  /** Share of requests that repeat a recent request (its `metadata.uuid` and number). */
+  readonly duplicates?: number;
+  /** Distinct numbers over many 1,000-number blocks ({@linkcode spreadPhone}); else one. */
+  readonly spread?: boolean;
 }
 
 /** Requests signed ahead of time, so that signing does not compete with the server. */
-export function presign(url: string, count: number, duplicates = 0): Request[] {
+export function presign(url: string, count: number, options: PresignOptions = {}): Request[] {
+  const { duplicates = 0, spread = false } = options;
   const pool: Request[] = [];
-  const uuids: string[] = [];
+  const sent: { uuid: string; phone?: string }[] = [];
   for (let i = 0; i < count; i++) {
-    // A duplicate repeats a recent request's metadata.uuid, as Auth's retry does.
-    const repeat = duplicates > 0 && uuids.length > 0 && (i % Math.round(1 / duplicates) === 0);
-    const uuid = repeat ? uuids[Math.max(0, uuids.length - 1 - (i % 50))]! : crypto.randomUUID();
-    uuids.push(uuid);
-    pool.push(signedHook(url, { uuid }));
+    // A duplicate repeats a recent request's metadata.uuid and number, as Auth's retry does.
+    const repeat = duplicates > 0 && sent.length > 0 && (i % Math.round(1 / duplicates) === 0);
+    const request = repeat
+      ? sent[Math.max(0, sent.length - 1 - (i % 50))]!
+      : { uuid: crypto.randomUUID(), ...(spread ? { phone: spreadPhone() } : {}) };
+    sent.push(request);
+    pool.push(signedHook(url, request));
   }
   return pool;
 }
@@ -41,6 +57,7 @@ export async function closedLoop(
 ): Promise<LoadResult> {
   let next = 0;
   let errors = 0;
+  let refused = 0;
   const latencies: number[] = [];
   const end = performance.now() + options.seconds * 1000;
   const started = performance.now();
@@ -49,7 +66,9 @@ export async function closedLoop(
       const req = pool[next++]!;
       const t0 = performance.now();
       try {
-        if (!(await succeeded(await fetch(req)))) errors += 1;
+        const answer = await outcome(await fetch(req));
+        if (answer === "refused") refused += 1;
+        if (answer === "error") errors += 1;
       } catch {
         errors += 1;
       }
@@ -60,24 +79,25 @@ export async function closedLoop(
   return {
     requests: latencies.length,
     errors,
+    refused,
     seconds: (performance.now() - started) / 1000,
     latenciesMs: latencies,
   };
 }
 
 /**
- * Open loop: request i is due at `i / rate` seconds, sent then whatever happened to the others,
+ * Open loop: request i of the (presigned) pool is due at `i / rate` seconds, sent then whatever happened to the others,
  * and its latency counts from when it was due (so a stalled server is not hidden by a stalled
  * generator: no coordinated omission).
  */
 export async function openLoop(
-  url: string,
-  options: { rate: number; seconds: number },
+  pool: readonly Request[],
+  options: { rate: number },
 ): Promise<LoadResult> {
-  const count = Math.round(options.rate * options.seconds);
-  const pool = presign(url, count);
+  const count = pool.length;
   const latencies: number[] = [];
   let errors = 0;
+  let refused = 0;
   const inFlight: Promise<void>[] = [];
   const started = performance.now();
   let sent = 0;
@@ -88,9 +108,10 @@ export async function openLoop(
       const dueAt = started + (sent / options.rate) * 1000;
       const req = pool[sent]!;
       inFlight.push(
-        fetch(req).then(succeeded).then(
-          (ok) => {
-            if (!ok) errors += 1;
+        fetch(req).then(outcome).then(
+          (answer) => {
+            if (answer === "refused") refused += 1;
+            if (answer === "error") errors += 1;
           },
           () => {
             errors += 1;
@@ -104,6 +125,7 @@ export async function openLoop(
   return {
     requests: latencies.length,
     errors,
+    refused,
     seconds: (performance.now() - started) / 1000,
     latenciesMs: latencies,
   };

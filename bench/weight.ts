@@ -30,6 +30,11 @@ export async function canTrace(): Promise<boolean> {
   }
 }
 
+/** strace's absolute path: the servers start with a cleared environment, so no PATH lookup. */
+async function stracepath(): Promise<string> {
+  return (await run("sh", ["-c", "command -v strace"])).trim();
+}
+
 /**
  * Starts `target` under strace, sends one signed hook, and sums the module files it opened:
  * sources under the npm cache and the project (not the cache's metadata).
@@ -41,7 +46,7 @@ export async function loadedWeight(target: Target): Promise<LoadedWeight> {
     ...target,
     env: { ...target.env, OTP_ATTEMPT_TIMEOUT_MS: "4400", OTP_DEADLINE_MS: "4500" },
   };
-  const child = spawn(traced, "strace", ["-f", "-qq", "-e", "trace=openat", "-o", trace]);
+  const child = spawn(traced, await stracepath(), ["-f", "-qq", "-e", "trace=openat", "-o", trace]);
   try {
     const url = await listening(child, target.name);
     const res = await fetch(signedHook(url));

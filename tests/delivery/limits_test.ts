@@ -3,6 +3,7 @@ import { appFromEnv } from "../../supabase/functions/_shared/bootstrap.ts";
 import { ConfigError, loadConfig } from "../../supabase/functions/_shared/config.ts";
 import {
   createKeyedHash,
+  hex,
   numberBlock,
   parseRateLimit,
 } from "../../supabase/functions/_shared/delivery/limits.ts";
@@ -271,4 +272,11 @@ Deno.test("createKeyedHash is HMAC-SHA-256 (hex), as WebCrypto computes it", asy
     const hex = Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("");
     assert.equal(await hash(value), hex, value);
   }
+});
+
+Deno.test("hex: every byte value, as one flat lower-case string", () => {
+  const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const expected = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  assert.equal(hex(bytes), expected);
+  assert.equal(hex(new Uint8Array()), "");
 });

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import type { Outcome } from "../../supabase/functions/_shared/delivery/types.ts";
-import { createMemoryDedupeStore } from "../../supabase/functions/_shared/store/memory.ts";
+import {
+  createMemoryCounterStore,
+  createMemoryDedupeStore,
+} from "../../supabase/functions/_shared/store/memory.ts";
 
 /** Claim options with a TTL; the deadline and door don't matter to the memory store. */
 const opts = (ttlMs: number) => ({ ttlMs, deadline: Date.now() + 4000, door: "supabase" });
@@ -94,4 +97,44 @@ Deno.test("memory store: a settled entry keeps its place in the eviction order",
   assert.equal((await store.claim("b", opts)).kind, "first"); // evicted by a's new claim
   const dup = await store.claim("c", opts);
   assert.equal(dup.kind, "duplicate");
+});
+
+Deno.test("memory counters: the eviction order stays bounded when counts are undone", async () => {
+  // Each refused request to a new number adds its counter and undoes it: nothing is held, and
+  // the bookkeeping of the eviction order must not pile up either (it is an array of keys).
+  const counters = createMemoryCounterStore({ maxEntries: 100, now: () => 0 });
+  for (let i = 0; i < 50_000; i++) {
+    const hits = [{ scope: "number" as const, key: `n${i}`, bucket: 0, windowMs: 60_000 }];
+    await counters.hit(hits);
+    await counters.undo(hits);
+  }
+  assert.equal(counters.size, 0);
+  assert.ok(counters.queued <= 1024 + 1, `${counters.queued} keys queued`);
+});
+
+Deno.test("memory counters: when full, the oldest counters go first, past any undone ones", async () => {
+  const counters = createMemoryCounterStore({ maxEntries: 3, now: () => 0 });
+  const hit = (key: string) =>
+    counters.hit([{ scope: "number", key, bucket: 0, windowMs: 60_000 }]);
+  await hit("a");
+  await hit("b");
+  await counters.undo([{ scope: "number", key: "a", bucket: 0, windowMs: 60_000 }]); // a gone
+  await hit("a"); // a again, now the newest
+  await hit("c");
+  await hit("d"); // full: b, the oldest, goes
+  assert.equal(counters.size, 3);
+  assert.deepEqual(await hit("a"), [2], "a (re-added after b) survived");
+  assert.deepEqual(await hit("b"), [1], "b was evicted");
+});
+
+Deno.test("memory store: claims of a released key don't pile up in the eviction order", async () => {
+  // A failure certainly not sent releases its key: each retry replaces the entry.
+  const store = createMemoryDedupeStore({ maxEntries: 100 });
+  const failed: Outcome = { ok: false, reason: "timeout", sent: "no", attempts: [], detail: "" };
+  for (let i = 0; i < 50_000; i++) {
+    assert.equal((await store.claim("k", opts(60_000))).kind, "first");
+    await store.settle("k", failed);
+  }
+  assert.equal(store.size, 1);
+  assert.ok(store.queued <= 1024 + 2, `${store.queued} keys queued`);
 });

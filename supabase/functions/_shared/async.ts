@@ -22,6 +22,30 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
   });
 }
 
+/** Microtask turns a promise gets to settle before a timer is started for it. */
+const SETTLE_TURNS = 8;
+
+/**
+ * Runs `start` only if `promise` is still pending after a few microtask turns, and the cleanup
+ * `start` returns once it settles. Most promises raced against a clock here have settled by then
+ * (an in-memory store, the console provider): they never create a timer, which costs more than
+ * the rest of their work (bench/OPTIMISATIONS.md). The timer starts microseconds late.
+ */
+export function whenPending(promise: Promise<unknown>, start: () => () => void): void {
+  let settled = false;
+  let cleanup: (() => void) | undefined;
+  const done = () => {
+    settled = true;
+    cleanup?.();
+  };
+  promise.then(done, done);
+  let turn: Promise<unknown> = Promise.resolve();
+  for (let i = 0; i < SETTLE_TURNS; i++) turn = turn.then();
+  void turn.then(() => {
+    if (!settled) cleanup = start();
+  });
+}
+
 /**
  * Resolves with `promise`'s value, or with `undefined` once `ms` have passed.
  *
@@ -32,11 +56,46 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
  * ```
  */
 export function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+  return new Promise<T | undefined>((resolve, reject) => {
+    promise.then(resolve, reject);
+    whenPending(promise, () => {
+      const timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+      return () => clearTimeout(timer);
+    });
   });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * An abort signal that fires with a `TimeoutError` `ms` after `work` started unless `work` has
+ * settled, without the timer when it settles at once; unlike `AbortSignal.timeout`, whose timer
+ * runs its full length and then builds an exception, the timer is cleared as soon as `work`
+ * settles.
+ *
+ * @example
+ * ```ts
+ * const { signal, watch } = abortAfter(1500);
+ * watch(provider.send(message, { signal }));
+ * ```
+ */
+export function abortAfter(ms: number): {
+  readonly signal: AbortSignal;
+  /** Starts the clock for `work`; returns `work`. */
+  watch<T>(work: Promise<T>): Promise<T>;
+} {
+  const controller = new AbortController();
+  return {
+    signal: controller.signal,
+    watch(work) {
+      whenPending(work, () => {
+        const timer = setTimeout(
+          () => controller.abort(new DOMException("Signal timed out.", "TimeoutError")),
+          Math.max(0, ms),
+        );
+        return () => clearTimeout(timer);
+      });
+      return work;
+    },
+  };
 }
 
 /** Supabase's Edge Runtime global, where it exists. */

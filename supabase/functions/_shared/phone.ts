@@ -6,6 +6,7 @@
 import {
   getCountries,
   getCountryCallingCode,
+  Metadata,
   parsePhoneNumberFromString,
 } from "libphonenumber-js/max";
 
@@ -36,6 +37,93 @@ export type LineType =
   | "UAN"
   | "VOICEMAIL"
   | undefined;
+
+/** The parts of libphonenumber's `Metadata` that {@linkcode lineType} reads (untyped there). */
+interface NumberingPlan {
+  nationalNumberPattern(): string;
+  type(type: string): { pattern(): string; possibleLengths(): number[] | undefined } | undefined;
+}
+
+/** One type's test: its possible lengths, then its pattern, compiled once. */
+interface TypeTest {
+  readonly lengths: readonly number[] | undefined;
+  readonly pattern: RegExp;
+}
+
+/** A numbering plan's patterns, compiled once. */
+interface Classifier {
+  readonly valid: RegExp;
+  readonly types: ReadonlyMap<string, TypeTest>;
+  /** libphonenumber's "MOBILE same as FIXED_LINE" encodings: an empty or a missing pattern. */
+  readonly mobileAsFixed: boolean;
+}
+
+/** In libphonenumber's order: after FIXED_LINE, the first that matches names the type. */
+const OTHER_TYPES = [
+  "MOBILE",
+  "PREMIUM_RATE",
+  "TOLL_FREE",
+  "SHARED_COST",
+  "VOIP",
+  "PERSONAL_NUMBER",
+  "PAGER",
+  "UAN",
+  "VOICEMAIL",
+] as const;
+
+const classifiers = new Map<string, Classifier>();
+
+function classifier(plan: string): Classifier {
+  let c = classifiers.get(plan);
+  if (c) return c;
+  const metadata = new Metadata() as unknown as {
+    selectNumberingPlan(plan: string): void;
+    numberingPlan: NumberingPlan;
+  };
+  metadata.selectNumberingPlan(plan);
+  const numbering = metadata.numberingPlan;
+  const whole = (pattern: string) => new RegExp(`^(?:${pattern})$`);
+  const types = new Map<string, TypeTest>();
+  for (const type of ["FIXED_LINE", ...OTHER_TYPES]) {
+    const definition = numbering.type(type);
+    const pattern = definition?.pattern();
+    if (pattern) {
+      types.set(type, { lengths: definition!.possibleLengths(), pattern: whole(pattern) });
+    }
+  }
+  const mobile = numbering.type("MOBILE");
+  c = {
+    valid: whole(numbering.nationalNumberPattern()),
+    types,
+    mobileAsFixed: !mobile || mobile.pattern() === "",
+  };
+  classifiers.set(plan, c);
+  return c;
+}
+
+function isType(c: Classifier, type: string, national: string): boolean {
+  const test = c.types.get(type);
+  if (!test) return false;
+  if (test.lengths && !test.lengths.includes(national.length)) return false;
+  return test.pattern.test(national);
+}
+
+/**
+ * The line type of a national number in a numbering plan (a country, or a non-geographic calling
+ * code): what libphonenumber's `getType()` answers, by the same steps over the same metadata,
+ * with each pattern compiled once instead of on every call (`getType()` builds a `RegExp` per
+ * pattern per call, the largest part of a request's number handling: bench/OPTIMISATIONS.md).
+ * tests/phone_test.ts holds the two to the same answers.
+ */
+export function lineType(plan: string, national: string): LineType {
+  const c = classifier(plan);
+  if (!c.valid.test(national)) return undefined;
+  if (isType(c, "FIXED_LINE", national)) {
+    if (c.mobileAsFixed || isType(c, "MOBILE", national)) return "FIXED_LINE_OR_MOBILE";
+    return "FIXED_LINE";
+  }
+  return OTHER_TYPES.find((type) => isType(c, type, national));
+}
 
 /** A number that can be dialled: E.164 text and the country libphonenumber assigns to it. */
 export interface PhoneNumber {
@@ -79,7 +167,8 @@ export function parsePhone(raw: string): PhoneNumber | undefined {
   if (!parsed || !parsed.isPossible()) return undefined;
   const possible = parsed.country ? [] : parsed.getPossibleCountries();
   const country = parsed.country ?? (possible.length === 1 ? possible[0] : undefined);
-  if (country) return { e164: parsed.number, country, type: parsed.getType() };
+  const type = lineType(parsed.country ?? parsed.countryCallingCode, parsed.nationalNumber);
+  if (country) return { e164: parsed.number, country, type };
   const candidates = possible.length > 0 ? possible : countriesOf(parsed.countryCallingCode);
-  return { e164: parsed.number, country, possibleCountries: candidates, type: parsed.getType() };
+  return { e164: parsed.number, country, possibleCountries: candidates, type };
 }

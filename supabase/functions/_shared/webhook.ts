@@ -98,7 +98,8 @@ function v1Signatures(header: string): string[] {
  */
 export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookVerifier {
   if (options.secrets.length === 0) throw new Error("At least one secret is required");
-  const keys = options.secrets.map((s) => secretBytes(normalizeSecret(s)));
+  // Each key's HMAC state is computed once and cloned per request.
+  const keys = options.secrets.map((s) => hmac.create(sha256, secretBytes(normalizeSecret(s))));
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   const now = options.now ?? Date.now;
 
@@ -123,7 +124,7 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
       let matched = false;
       for (const key of keys) {
         // Streamed: the body is never copied to prepend the prefix.
-        const mac = hmac.create(sha256, key).update(prefix).update(body).digest();
+        const mac = key.clone().update(prefix).update(body).digest();
         const expected = encoder.encode(base64(mac));
         for (const candidate of passed) {
           // Every pair is compared, so timing does not reveal which secret or entry matched.

@@ -175,36 +175,55 @@ export const MEMO_ENTRIES = 512;
  * the heap by 153 MB). `memoChars` says how much the memo holds.
  */
 export function createKeyedHash(secret: string): KeyedHash & { readonly memoChars: number } {
-  const cache = new Map<string, Promise<string>>();
-  const hash = createUncachedKeyedHash(secret);
+  // Two generations: a value is looked up in the young one, then the old one; when the young one
+  // is full it becomes the old one. (Dropping the single oldest entry of one Map walks over every
+  // entry deleted since V8 last compacted it.)
+  let young = new Map<string, string>();
+  let old = new Map<string, string>();
+  const hash = keyedHex(secret);
   const keyed = (value: string) => {
-    if (value.length > MEMO_MAX_VALUE_CHARS) return hash(value);
-    let result = cache.get(value);
-    if (!result) {
-      if (cache.size >= MEMO_ENTRIES) cache.delete(cache.keys().next().value!);
-      result = hash(value);
-      cache.set(value, result);
-      result.catch(() => cache.delete(value));
+    if (value.length > MEMO_MAX_VALUE_CHARS) return Promise.resolve(hash(value));
+    let result = young.get(value);
+    if (result === undefined) {
+      result = old.get(value) ?? hash(value);
+      if (young.size >= MEMO_ENTRIES / 2) {
+        old = young;
+        young = new Map();
+      }
+      young.set(value, result);
     }
-    return result;
+    return Promise.resolve(result);
   };
   return Object.defineProperty(keyed, "memoChars", {
-    get: () => [...cache.keys()].reduce((n, k) => n + k.length, 0),
+    get: () => [...young.keys(), ...old.keys()].reduce((n, k) => n + k.length, 0),
   }) as KeyedHash & { readonly memoChars: number };
 }
 
-function createUncachedKeyedHash(secret: string): KeyedHash {
+function keyedHex(secret: string): (value: string) => string {
   // @noble/hashes: synchronous and ESM (node:crypto would load Node's compatibility layer at
-  // every cold start; an awaited WebCrypto sign costs ~10× more per call).
+  // every cold start; an awaited WebCrypto sign costs ~10× more per call). The keyed state
+  // (the key's inner and outer blocks) is computed once and cloned per value: two of the four
+  // SHA-256 blocks a short value costs.
   const encoder = new TextEncoder();
-  const key = encoder.encode(secret);
-  return (value) => {
-    let hex = "";
-    for (const b of hmac(sha256, key, encoder.encode(value))) {
-      hex += b.toString(16).padStart(2, "0");
-    }
-    return Promise.resolve(hex);
-  };
+  const keyed = hmac.create(sha256, encoder.encode(secret));
+  return (value) => hex(keyed.clone().update(encoder.encode(value)).digest());
+}
+
+/** Character codes of `0`–`9`, `a`–`f`. */
+const HEX_DIGITS = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
+
+/**
+ * Lower-case hex of `bytes` as one flat string. (Appending two characters at a time, as most hex
+ * helpers do, leaves a V8 string of some thirty linked pieces; the stores keep these hashes as
+ * keys, and the pieces were 40% of the live heap once they were full: bench/OPTIMISATIONS.md.)
+ */
+export function hex(bytes: Uint8Array): string {
+  const codes = new Array<number>(bytes.length * 2);
+  for (let i = 0; i < bytes.length; i++) {
+    codes[2 * i] = HEX_DIGITS[bytes[i]! >> 4]!;
+    codes[2 * i + 1] = HEX_DIGITS[bytes[i]! & 15]!;
+  }
+  return String.fromCharCode(...codes);
 }
 
 /** What {@linkcode checkLimits} looks at. */
@@ -225,23 +244,25 @@ export async function checkLimits(
   const refused = refuse(subject.to, config);
   if (refused) return refused;
 
-  const scopes: [LimitScope, RateLimit | undefined, string | undefined, Refusal][] = [
-    ["number", config.perNumber, subject.to.e164, "limit_number"],
-    ["prefix", config.perPrefix, numberBlock(subject.to.e164), "limit_prefix"],
-    ["ip", config.perIp, subject.ip === undefined ? undefined : ipKey(subject.ip), "limit_ip"],
-    ["global", config.global, "*", "limit_global"],
-  ];
-  const active = scopes.filter((s): s is [LimitScope, RateLimit, string, Refusal] =>
-    s[1] !== undefined && s[2] !== undefined && s[2] !== ""
-  );
+  const active: [LimitScope, RateLimit, string, Refusal][] = [];
+  if (config.perNumber) active.push(["number", config.perNumber, subject.to.e164, "limit_number"]);
+  if (config.perPrefix) {
+    active.push(["prefix", config.perPrefix, numberBlock(subject.to.e164), "limit_prefix"]);
+  }
+  const ip = config.perIp && subject.ip !== undefined ? ipKey(subject.ip) : "";
+  if (config.perIp && ip !== "") active.push(["ip", config.perIp, ip, "limit_ip"]);
+  if (config.global) active.push(["global", config.global, "*", "limit_global"]);
   if (active.length === 0) return undefined;
   const at = deps.now();
-  const hits: CounterHit[] = await Promise.all(active.map(async ([scope, limit, value]) => ({
-    scope,
-    key: scope === "global" ? "*" : await deps.hash(`${scope}:${value}`),
-    bucket: Math.floor(at / limit.windowMs),
-    windowMs: limit.windowMs,
-  })));
+  const hits: CounterHit[] = [];
+  for (const [scope, limit, value] of active) {
+    hits.push({
+      scope,
+      key: scope === "global" ? "*" : await deps.hash(`${scope}:${value}`),
+      bucket: Math.floor(at / limit.windowMs),
+      windowMs: limit.windowMs,
+    });
+  }
   const counts = await deps.counters.hit(hits);
   for (const [i, [, limit, , refusal]] of active.entries()) {
     if (counts[i]! > limit.max) {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { within } from "../async.ts";
+import { abortAfter, within } from "../async.ts";
 import type { Logger } from "../log.ts";
 import type { ProviderBench } from "./bench.ts";
 import type { OutboundMessage, Provider, SendResult } from "./ports.ts";
@@ -134,7 +134,8 @@ async function attempt(
   log: Logger,
 ): Promise<SendResult> {
   try {
-    const sending = provider.send(message, { signal: AbortSignal.timeout(budget), deliveryKey });
+    const clock = abortAfter(budget);
+    const sending = clock.watch(provider.send(message, { signal: clock.signal, deliveryKey }));
     // Backstop for a provider that ignores its signal: the caller's deadline still holds.
     const result = await within(sending, budget + BACKSTOP_GRACE_MS);
     if (result) return result;
@@ -239,6 +240,14 @@ export function finalFailure(failures: readonly Failed[]): Failed {
 }
 
 /**
+ * A copy of `attempts` holding exactly its elements: an array grown by `push` keeps room for 17,
+ * and outcomes are kept by the dedupe store (one array of ~150 bytes per remembered request).
+ */
+function exact(attempts: Attempt[]): Attempt[] {
+  return attempts.slice();
+}
+
+/**
  * Plans the channels of a request and tries them in order.
  *
  * @example
@@ -301,7 +310,13 @@ export async function route(
         attempts.push({ channel, provider: provider.name, ok: true, id: result.id, ms, ...about });
         return {
           plan,
-          outcome: { ok: true, channel, provider: provider.name, id: result.id, attempts },
+          outcome: {
+            ok: true,
+            channel,
+            provider: provider.name,
+            id: result.id,
+            attempts: exact(attempts),
+          },
         };
       }
       attempts.push({
@@ -343,12 +358,21 @@ export async function route(
           : "no configured channel in the plan: check OTP_CHANNELS and the TWILIO_* senders",
       });
     }
-    return { plan, outcome: { ok: false, reason, sent: "no", attempts, detail: "no attempt" } };
+    return {
+      plan,
+      outcome: { ok: false, reason, sent: "no", attempts: exact(attempts), detail: "no attempt" },
+    };
   }
   const final = finalFailure(failures);
   const sent: SentState = failures.every((f) => f.sent === "no") ? "no" : "unknown";
   return {
     plan,
-    outcome: { ok: false, reason: final.reason, sent, attempts, detail: final.detail },
+    outcome: {
+      ok: false,
+      reason: final.reason,
+      sent,
+      attempts: exact(attempts),
+      detail: final.detail,
+    },
   };
 }

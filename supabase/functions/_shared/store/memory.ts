@@ -28,12 +28,17 @@ export interface MemoryStoreOptions {
 
 /**
  * A key's entry: in flight (a promise for its outcome and the function that resolves it) or
- * settled (the outcome alone). Settled entries are most of the store, so they keep nothing else:
- * at 20,000 entries every byte counts (bench/RESULTS.md, "Memory").
+ * settled (the outcome alone; the promise and resolver are dropped). Settled entries are most of
+ * the store, so they keep nothing else: at 20,000 entries every byte counts (bench/RESULTS.md,
+ * "Memory").
  */
-type Entry =
-  | { expiresAt: number; outcome: undefined; done: Promise<Outcome>; resolve: (o: Outcome) => void }
-  | { expiresAt: number; outcome: Outcome; done: undefined; resolve: undefined };
+interface Entry {
+  readonly key: string;
+  readonly expiresAt: number;
+  outcome: Outcome | undefined;
+  done: Promise<Outcome> | undefined;
+  resolve: ((o: Outcome) => void) | undefined;
+}
 
 /**
  * An outcome a retry must replay rather than deliver again. A failure the provider certainly did
@@ -60,21 +65,44 @@ export function isFinal(outcome: Outcome): boolean {
  */
 export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStore & {
   readonly size: number;
+  /** Keys held for the eviction order, replaced ones included (for tests: it stays bounded). */
+  readonly queued: number;
 } {
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
+  // Keys in claim order, read from a moving head: the eviction order. (Dropping the oldest
+  // through the Map's own order walks over every entry deleted since V8 last compacted it.)
+  let order: Entry[] = [];
+  let head = 0;
+
+  function compact(): void {
+    order = order.slice(head).filter((entry) => entries.get(entry.key) === entry);
+    head = 0;
+  }
 
   function prune(at: number): void {
-    for (const [key, entry] of entries) {
+    const end = order.length;
+    for (let i = head; i < end && head < order.length; i++) {
+      const entry = order[head]!;
+      if (entries.get(entry.key) !== entry) {
+        head += 1; // replaced by a newer claim of the key
+        continue;
+      }
       if (entries.size < options.maxEntries && entry.expiresAt > at) break;
-      if (entry.outcome === undefined) continue; // in flight: kept until it settles
-      entries.delete(key);
+      head += 1;
+      // In flight: kept until it settles, and queued again behind the others.
+      if (entry.outcome === undefined) order.push(entry);
+      else entries.delete(entry.key);
     }
+    if (head > 1024 && head * 2 > order.length) compact();
   }
 
   return {
     get size() {
       return entries.size;
+    },
+    get queued() {
+      return order.length - head;
     },
     claim(key, { ttlMs }) {
       const at = now();
@@ -89,7 +117,17 @@ export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStor
       }
       prune(at);
       const { promise, resolve } = Promise.withResolvers<Outcome>();
-      entries.set(key, { expiresAt: at + ttlMs, outcome: undefined, done: promise, resolve });
+      const entry: Entry = {
+        key,
+        expiresAt: at + ttlMs,
+        outcome: undefined,
+        done: promise,
+        resolve,
+      };
+      entries.set(key, entry);
+      order.push(entry);
+      // Replaced claims leave their keys behind in the order: keep them from piling up.
+      if (order.length - head > 2 * entries.size + 1024) compact();
       return Promise.resolve<Claim>({ kind: "first" });
     },
     settle(key, outcome) {
@@ -97,13 +135,10 @@ export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStor
       // this is the entry the caller claimed.
       const entry = entries.get(key);
       if (entry && entry.outcome === undefined) {
-        entry.resolve(outcome);
-        entries.set(key, {
-          expiresAt: entry.expiresAt,
-          outcome,
-          done: undefined,
-          resolve: undefined,
-        });
+        entry.resolve!(outcome);
+        entry.outcome = outcome;
+        entry.done = undefined;
+        entry.resolve = undefined;
       }
       return Promise.resolve();
     },
@@ -127,35 +162,34 @@ export const EVICTION_LOG_INTERVAL_MS = 60_000;
  */
 export function createMemoryCounterStore(
   options: { maxEntries: number; now?: () => number; log?: Logger },
-): CounterStore & { readonly size: number } {
+): CounterStore & { readonly size: number; readonly queued: number } {
   const now = options.now ?? Date.now;
-  const scopes = new Map<LimitScope, Map<string, { count: number; expiresAt: number }>>();
-  const mapOf = (scope: LimitScope) => {
-    let map = scopes.get(scope);
-    if (!map) scopes.set(scope, map = new Map());
-    return map;
+  const scopes = new Map<LimitScope, Scope>();
+  const scopeOf = (scope: LimitScope) => {
+    let s = scopes.get(scope);
+    if (!s) scopes.set(scope, s = new Scope());
+    return s;
   };
-  const size = () => [...scopes.values()].reduce((n, m) => n + m.size, 0);
+  // Counters held in all scopes, kept as they change (counting them per request cost more than
+  // the rest of the store's work).
+  let size = 0;
   let evictedInWindow = 0;
   let lastLog = -Infinity;
 
   /** Drops expired counters, then evicts until `incoming` new keys fit. */
   function makeRoom(at: number, incoming: number): void {
-    for (const map of scopes.values()) {
+    for (const scope of scopes.values()) {
       // One scope has one window length, so insertion order is expiry order.
-      for (const [key, c] of map) {
-        if (c.expiresAt > at) break;
-        map.delete(key);
-      }
+      size -= scope.dropWhile((c) => c.expiresAt <= at);
     }
-    for (const scope of EVICTION_ORDER) {
-      const map = scopes.get(scope);
-      if (!map) continue;
-      for (const key of map.keys()) {
-        if (size() + incoming <= options.maxEntries) return;
-        map.delete(key);
-        evictedInWindow += 1;
-      }
+    for (const name of EVICTION_ORDER) {
+      const scope = scopes.get(name);
+      if (!scope) continue;
+      let excess = size + incoming - options.maxEntries;
+      if (excess <= 0) return;
+      const dropped = scope.dropWhile(() => excess-- > 0);
+      size -= dropped;
+      evictedInWindow += dropped;
     }
   }
 
@@ -172,37 +206,113 @@ export function createMemoryCounterStore(
     lastLog = at;
   }
 
+  const keyOf = (h: CounterHit) => `${h.key}|${h.bucket}`;
+
   return {
     get size() {
-      return size();
+      return size;
+    },
+    /** Keys held for the eviction order, deleted ones included (for tests: it stays bounded). */
+    get queued() {
+      return [...scopes.values()].reduce((n, s) => n + s.queued, 0);
     },
     hit(hits) {
       const at = now();
-      const keyOf = (h: CounterHit) => `${h.key}|${h.bucket}`;
-      const incoming = hits.filter((h) => !scopes.get(h.scope)?.has(keyOf(h))).length;
-      if (size() + incoming > options.maxEntries) makeRoom(at, incoming);
+      const keys = hits.map(keyOf);
+      let incoming = 0;
+      for (const [i, h] of hits.entries()) {
+        if (!scopes.get(h.scope)?.map.has(keys[i]!)) incoming += 1;
+      }
+      if (size + incoming > options.maxEntries) makeRoom(at, incoming);
       reportEvictions(at);
-      return Promise.resolve(hits.map((h) => {
-        const map = mapOf(h.scope);
-        const counter = map.get(keyOf(h)) ?? { count: 0, expiresAt: (h.bucket + 1) * h.windowMs };
+      return Promise.resolve(hits.map((h, i) => {
+        const scope = scopeOf(h.scope);
+        let counter = scope.map.get(keys[i]!);
+        if (!counter) {
+          counter = scope.add({ key: keys[i]!, count: 0, expiresAt: (h.bucket + 1) * h.windowMs });
+          size += 1;
+        }
         counter.count += 1;
-        map.set(keyOf(h), counter);
         return counter.count;
       }));
     },
     undo(hits) {
       for (const h of hits) {
-        const map = scopes.get(h.scope);
-        const key = `${h.key}|${h.bucket}`;
-        const counter = map?.get(key);
+        const scope = scopes.get(h.scope);
+        const key = keyOf(h);
+        const counter = scope?.map.get(key);
         if (!counter) continue;
         counter.count -= 1;
         // A refused request leaves no key behind: it must not fill the store.
-        if (counter.count <= 0) map!.delete(key);
+        if (counter.count <= 0) {
+          scope!.delete(key);
+          size -= 1;
+        }
       }
       return Promise.resolve();
     },
   };
+}
+
+/** A counter of the memory counter store. */
+interface Counter {
+  readonly key: string;
+  count: number;
+  expiresAt: number;
+}
+
+/**
+ * One scope's counters, and their keys in insertion order in an array read from a moving head
+ * (bounded: compacted as the head moves, and when deleted keys pile up).
+ * (Dropping the oldest through the `Map`'s own order walks over every entry deleted since V8
+ * last compacted the table: the largest part of the store's cost once it was full.)
+ */
+class Scope {
+  readonly map = new Map<string, Counter>();
+  #order: Counter[] = [];
+  #head = 0;
+
+  add(counter: Counter): Counter {
+    this.map.set(counter.key, counter);
+    this.#order.push(counter);
+    return counter;
+  }
+
+  get queued(): number {
+    return this.#order.length - this.#head;
+  }
+
+  delete(key: string): void {
+    this.map.delete(key);
+    // Keys deleted out of order stay in the array until the head passes them: when they are
+    // most of it (refused requests to ever new numbers), keep only the live ones.
+    if (this.#order.length - this.#head > 2 * this.map.size + 1024) {
+      this.#order = this.#order.slice(this.#head).filter((c) => this.map.get(c.key) === c);
+      this.#head = 0;
+    }
+  }
+
+  /** Deletes counters from the oldest while `more(counter)` holds; returns how many. */
+  dropWhile(more: (counter: Counter) => boolean): number {
+    let dropped = 0;
+    while (this.#head < this.#order.length) {
+      const counter = this.#order[this.#head]!;
+      // A key deleted by undo (and perhaps counted again since) is no longer this counter.
+      if (this.map.get(counter.key) !== counter) {
+        this.#head += 1;
+        continue;
+      }
+      if (!more(counter)) break;
+      this.map.delete(counter.key);
+      this.#head += 1;
+      dropped += 1;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
+      this.#order = this.#order.slice(this.#head);
+      this.#head = 0;
+    }
+    return dropped;
+  }
 }
 
 /**
@@ -220,6 +330,7 @@ export function createMemoryOptOutStore(
       return numbers.size;
     },
     async find(e164) {
+      if (numbers.size === 0) return []; // the usual case: nothing to hash the number for
       return [...numbers.get(await keyOf(e164)) ?? []];
     },
     async record(e164, provider) {

@@ -1,0 +1,125 @@
+/**
+ * `deno task bench:compare --against <checkout>`: this build's server CPU per request next to
+ * another build's, measured in one run with rounds interleaved (bare `Deno.serve` too), so the
+ * machine's noise hits all alike. How each line of bench/OPTIMISATIONS.md is measured.
+ *
+ *   git worktree add /tmp/before <commit>
+ *   deno task bench:compare --against /tmp/before [--settings defaults|muted] [--rounds 5]
+ *                           [--seconds 3] [--concurrency 32]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { pathToFileURL } from "node:url";
+import {
+  BARE,
+  cpuMicros,
+  defaultsTarget,
+  median,
+  relayTarget,
+  startServer,
+  type Target,
+} from "./_common.ts";
+import { closedLoop, presign } from "./load.ts";
+
+/** One build's median over the rounds. */
+export interface Compared {
+  readonly name: string;
+  readonly cpuUs: number;
+  readonly rps: number;
+  readonly refused: number;
+  readonly errors: number;
+}
+
+/**
+ * Closed-loop rounds over `targets` in turn: server CPU per request (user + system over the
+ * round) and throughput, medians of `rounds`. Every request goes to a new number.
+ */
+export async function compare(
+  targets: readonly Target[],
+  options: { rounds: number; seconds: number; concurrency: number },
+): Promise<Compared[]> {
+  const samples = new Map<
+    string,
+    { cpuUs: number; rps: number; refused: number; errors: number }[]
+  >();
+  for (let round = 0; round < options.rounds; round++) {
+    for (const target of targets) {
+      const server = await startServer(target);
+      try {
+        const warm = presign(server.url, 10_000, { spread: true });
+        await closedLoop(warm, { seconds: 1, concurrency: options.concurrency });
+        const pool = presign(server.url, options.seconds * 20_000, { spread: true });
+        const before = await cpuMicros(server.pid);
+        const r = await closedLoop(pool, { ...options });
+        const cpuUs = (await cpuMicros(server.pid) - before) / r.requests;
+        const rps = r.requests / r.seconds;
+        samples.set(target.name, [
+          ...samples.get(target.name) ?? [],
+          { cpuUs, rps, refused: r.refused, errors: r.errors },
+        ]);
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  return targets.map((t) => {
+    const s = samples.get(t.name)!;
+    return {
+      name: t.name,
+      cpuUs: median(s.map((x) => x.cpuUs)),
+      rps: median(s.map((x) => x.rps)),
+      refused: s.reduce((n, x) => n + x.refused, 0),
+      errors: s.reduce((n, x) => n + x.errors, 0),
+    };
+  });
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      against: { type: "string" },
+      settings: { type: "string", default: "defaults" },
+      rounds: { type: "string", default: "5" },
+      seconds: { type: "string", default: "3" },
+      concurrency: { type: "string", default: "32" },
+      env: { type: "string", multiple: true, default: [] },
+    },
+  });
+  if (!values.against) {
+    console.error("usage: deno task bench:compare --against <checkout of another build>");
+    Deno.exit(2);
+  }
+  const extra = Object.fromEntries(
+    (values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+  );
+  const build = (name: string): Target =>
+    values.settings === "muted"
+      ? { ...relayTarget(name, extra), stdout: "null" }
+      : defaultsTarget(name, extra);
+  const other = pathToFileURL(Deno.realPathSync(values.against) + "/");
+  const targets = [
+    BARE,
+    build("this build"),
+    { ...build(`build at ${values.against}`), cwd: other },
+  ];
+  const results = await compare(targets, {
+    rounds: Number(values.rounds),
+    seconds: Number(values.seconds),
+    concurrency: Number(values.concurrency),
+  });
+  const bare = results[0]!.cpuUs;
+  console.log(
+    `settings: ${values.settings}; ${values.rounds} interleaved rounds of ${values.seconds} s`,
+  );
+  console.log("| server | CPU µs / request | vs bare | requests/s | refused | errors |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+  for (const r of results) {
+    console.log(
+      `| ${r.name} | ${r.cpuUs.toFixed(0)} | ${(r.cpuUs / bare).toFixed(2)}× | ${
+        r.rps.toFixed(0)
+      } | ${r.refused} | ${r.errors} |`,
+    );
+  }
+}
