@@ -5,7 +5,11 @@
  *
  *   git worktree add /tmp/before <commit>
  *   deno task bench:compare --against /tmp/before [--settings defaults|muted] [--rounds 5]
- *                           [--seconds 3] [--concurrency 32]
+ *                           [--seconds 3] [--concurrency 32] [--memory]
+ *
+ * `--memory` measures memory instead: each build with `OTP_MEMORY_MAX_ENTRIES=20000` filled to
+ * its cap, then 100,000 requests more; RSS, and the live heap after a full collection (through
+ * the inspector) at both points.
  *
  * @module
  */
@@ -20,7 +24,9 @@ import {
   startServer,
   type Target,
 } from "./_common.ts";
+import { inspect, liveHeapMiB } from "./_inspector.ts";
 import { closedLoop, presign } from "./load.ts";
+import { memoryRun } from "./memory.ts";
 
 /** One build's median over the rounds. */
 export interface Compared {
@@ -85,6 +91,7 @@ if (import.meta.main) {
       seconds: { type: "string", default: "3" },
       concurrency: { type: "string", default: "32" },
       env: { type: "string", multiple: true, default: [] },
+      memory: { type: "boolean", default: false },
     },
   });
   if (!values.against) {
@@ -99,6 +106,35 @@ if (import.meta.main) {
       ? { ...relayTarget(name, extra), stdout: "null" }
       : defaultsTarget(name, extra);
   const other = pathToFileURL(Deno.realPathSync(values.against) + "/");
+  if (values.memory) {
+    console.log(
+      "| build | RSS, stores full | RSS, 100k later | live heap, stores full | live heap, 100k later |",
+    );
+    console.log("| --- | ---: | ---: | ---: | ---: |");
+    for (const [name, cwd] of [["this build", undefined], [values.against, other]] as const) {
+      const env = { ...extra, OTP_MEMORY_MAX_ENTRIES: "20000" };
+      const target: Target = { ...defaultsTarget(name, env), ...(cwd ? { cwd } : {}) };
+      // RSS from a server left alone; the live heap from a second one (collecting garbage to
+      // measure it changes what RSS would show next).
+      const options = { cap: 20_000, after: 100_000, concurrency: 32, spread: true };
+      const plain = await startServer(target);
+      const rss = await memoryRun(plain, options).finally(() => plain.stop());
+      const inspected = await startServer({ ...target, inspect: true });
+      const session = await inspect(inspected.inspectorPort!);
+      const heap = await memoryRun(inspected, { ...options, heap: () => liveHeapMiB(session) })
+        .finally(() => {
+          session.close();
+          return inspected.stop();
+        });
+      const mib = (n: number | undefined) => `${n?.toFixed(1)} MiB`;
+      console.log(
+        `| ${name} | ${mib(rss.atCap)} | ${mib(rss.atEnd)} | ${mib(heap.heapAtCap)} | ${
+          mib(heap.heapAtEnd)
+        } |`,
+      );
+    }
+    Deno.exit(0);
+  }
   const targets = [
     BARE,
     build("this build"),

@@ -95,7 +95,7 @@ const COLD_TWILIO: Target = {
 
 // 1. Cold start
 if (only.has("cold")) {
-  const samples = await coldStarts([MINIMAL_HONO, COLD_CONSOLE, COLD_TWILIO], COLD_RUNS);
+  const samples = await coldStarts([BARE, MINIMAL_HONO, COLD_CONSOLE, COLD_TWILIO], COLD_RUNS);
   const base = median(samples.get(MINIMAL_HONO.name)!);
   const rows = [...samples].map(([name, ms]) => {
     const sorted = [...ms].sort((a, b) => a - b);
@@ -123,7 +123,9 @@ if (only.has("cold")) {
 Wall time from spawning \`deno run\` (same permissions for every server) to the first \`200 {}\`
 answer to a signed Supabase hook; ${COLD_RUNS} runs each, interleaved, after one run that fills
 Deno's caches. otp-relay runs with its default settings (limits on, \`info\` logs). With the
-Twilio provider the first hook also loads the SDK and sends through the local fake API.
+Twilio provider the first hook also loads the SDK and sends through the local fake API. Bare
+\`Deno.serve\` (no npm package) shows what Deno itself costs; the minimal Hono app also has Deno
+read the project's npm lockfile and import map.
 
 | server | median ms | min ms | p90 ms | vs minimal Hono |
 | --- | ---: | ---: | ---: | ---: |
@@ -201,6 +203,16 @@ if (only.has("load")) {
         const s = summarize(r);
         if (s.errors > 0) failed = true;
         const vsBare = cpuUs / openCpu.get(`${BARE.name}@${rate}`)!;
+        if (target === DEFAULTS) {
+          const delivered = r.requests - r.refused - r.errors;
+          if (delivered < 0.99 * r.requests) failed = true;
+          verdict(
+            `CPU per signed hook, default settings, ${rate} requests/s (open loop)`,
+            `${vsBare.toFixed(2)}× bare Deno.serve (efficiency ${(1 / vsBare).toFixed(2)})`,
+            "≤ 3.3× (stretch 2×)",
+            vsBare <= 3.3,
+          );
+        }
         open.push(
           `| ${target.name} | ${rate} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.p999, 2)} | ${
             fmt(cpuUs)
@@ -276,7 +288,7 @@ if (only.has("load")) {
   verdict("throughput vs bare Deno.serve", `${ratio.toFixed(2)}×`, "≥ 0.3×", ratio >= 0.3);
   const cpuRatio = defaults!.cpuUs / bare!.cpuUs;
   verdict(
-    "CPU per signed hook, default settings",
+    "CPU per signed hook, default settings, saturated (closed loop)",
     `${cpuRatio.toFixed(2)}× bare Deno.serve (efficiency ${(1 / cpuRatio).toFixed(2)})`,
     "≤ 3.3× (stretch 2×)",
     cpuRatio <= 3.3,
@@ -304,7 +316,8 @@ process's user + system time (all threads, \`/proc/<pid>/stat\`) over the round,
 requests. Every request goes to a new number, spread over 100,000 blocks of 1,000 numbers. The
 default-settings row runs as deployed: per-number and per-block limits on, one \`info\` JSON line
 per delivery and the console provider's line, output to \`/dev/null\`. The PostgreSQL store is a
-local cluster on the same machine (two round trips per delivery: claim and settle).
+local cluster on the same machine: three statements per delivery (claim, opt-out lookup, settle),
+each two round trips without prepared statements, on a pool of 4 connections.
 
 | server | requests/s | CPU µs / request | vs bare | p50 ms | p99 ms | refused | errors / requests |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |

@@ -322,3 +322,8 @@ Deno.test("config: TWILIO_REGION and TWILIO_EDGE", () => {
     "TWILIO_REGION",
   );
 });
+
+Deno.test("config: zod parses without compiling code (a cold start's first parse)", async () => {
+  const { globalConfig } = await import("zod/v4/core");
+  assert.equal(globalConfig.jitless, true);
+});

@@ -6,7 +6,7 @@
 // - when the database is back, the store uses it again (the delivery row is there).
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { appFromEnv } from "../../supabase/functions/_shared/bootstrap.ts";
+import { appFromEnv, POOL_MAX } from "../../supabase/functions/_shared/bootstrap.ts";
 import { createMemoryDedupeStore } from "../../supabase/functions/_shared/store/memory.ts";
 import {
   captureLogs,
@@ -199,10 +199,10 @@ dbTest(
   "database fault connection limit reached: open on memory, closed refuses, recovers",
   async () => {
     const db = await controllable();
-    // Each instance has its own role with room for its pool (2); holders take every slot.
+    // Each instance has its own role with room for its pool; holders take every slot.
     const urls = {
-      open: await role(db, "otp_limit_open", "connection limit 2"),
-      closed: await role(db, "otp_limit_closed", "connection limit 2"),
+      open: await role(db, "otp_limit_open", `connection limit ${POOL_MAX}`),
+      closed: await role(db, "otp_limit_closed", `connection limit ${POOL_MAX}`),
     };
     await faultScenario(db, urls, async () => {
       // The instances' own idle connections would keep working: end them, then take every slot
@@ -211,10 +211,13 @@ dbTest(
       await admin`select pg_terminate_backend(pid) from pg_stat_activity
       where usename in ('otp_limit_open', 'otp_limit_closed')`;
       await admin.end();
-      const holders = [postgres(urls.open, { max: 2 }), postgres(urls.closed, { max: 2 })];
+      const holders = [
+        postgres(urls.open, { max: POOL_MAX }),
+        postgres(urls.closed, { max: POOL_MAX }),
+      ];
       const held: postgres.ReservedSql[] = [];
       for (const holder of holders) {
-        for (let slot = 0; slot < 2; slot++) {
+        for (let slot = 0; slot < POOL_MAX; slot++) {
           for (let tries = 0;; tries++) {
             try {
               held.push(await holder.reserve());

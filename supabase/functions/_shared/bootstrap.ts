@@ -51,6 +51,9 @@ import type {
   StoreStatus,
 } from "./delivery/ports.ts";
 
+/** Connections each instance's PostgreSQL pool opens at most. */
+export const POOL_MAX = 4;
+
 /** Options of {@linkcode appFromEnv}. */
 export interface BootstrapOptions {
   /** Where log lines go (tests capture them); defaults to the console. */
@@ -249,9 +252,14 @@ function sharedStateFor(config: Config, log: Logger, now: () => number): SharedS
     timeoutMs,
     connect: async () => {
       const { default: postgres } = await import("postgres");
-      // A small pool per isolate; no prepared statements (Supabase's transaction pooler).
+      // No prepared statements (Supabase's transaction pooler). Without them postgres.js runs a
+      // statement with parameters in two round trips (describe, then execute), one statement per
+      // connection at a time, and defers each write to `setImmediate`, a ~1 ms timer on Deno 2.1
+      // (denoland/deno#28016): a statement holds its connection ~3 ms. With 2 connections an
+      // instance topped out near 200 deliveries/s with its CPU idle between wake-ups; 4 double
+      // that and stay a small share of a database's connections (bench/OPTIMISATIONS.md).
       return postgres(url, {
-        max: 2,
+        max: POOL_MAX,
         prepare: false,
         connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
         idle_timeout: 30,
