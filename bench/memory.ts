@@ -13,6 +13,11 @@ export interface MemoryResult {
   /** After the warm-up: 1.25× the cap, so every store is full and evicting. */
   readonly atCap: number;
   readonly atEnd: number;
+  /**
+   * After `later` more requests still, when asked: whether RSS has levelled off. V8 sizes the old
+   * generation as a multiple of the live set, so RSS first climbs to that size and then stays.
+   */
+  readonly atLater?: number;
   /** The live heap (after a full collection) at the same two points, when measured. */
   readonly heapAtCap?: number;
   readonly heapAtEnd?: number;
@@ -36,6 +41,8 @@ export async function memoryRun(
     after: number;
     concurrency: number;
     spread: boolean;
+    /** Requests after `after`, for {@linkcode MemoryResult.atLater}. */
+    later?: number;
     /** The live heap in MiB; it collects garbage first, so it is measured after RSS. */
     heap?: () => Promise<number>;
   },
@@ -65,9 +72,15 @@ export async function memoryRun(
   await send(options.after);
   const atEnd = await rssMiB(server.pid);
   const heapAtEnd = await options.heap?.();
+  let atLater: number | undefined;
+  if (options.later) {
+    await send(options.later);
+    atLater = await rssMiB(server.pid);
+  }
   return {
     atCap,
     atEnd,
+    ...(atLater === undefined ? {} : { atLater }),
     ...(heapAtCap === undefined ? {} : { heapAtCap }),
     ...(heapAtEnd === undefined ? {} : { heapAtEnd }),
     after: options.after,
