@@ -99,6 +99,62 @@ Deno.test("memory store: a settled entry keeps its place in the eviction order",
   assert.equal(dup.kind, "duplicate");
 });
 
+Deno.test("memory store: an entry passed over in flight is still the oldest once it settles", async () => {
+  // Found in review: an in-flight entry the store had to step over while full was queued again
+  // behind the newer ones, so once it settled a newer entry was evicted in its place, and a
+  // retry of that newer key sent a second code.
+  const store = createMemoryDedupeStore({ maxEntries: 3 });
+  await store.claim("slow", opts(60_000)); // its provider is slow
+  for (const k of ["k1", "k2"]) {
+    await store.claim(k, opts(60_000));
+    await store.settle(k, DELIVERED);
+  }
+  await store.claim("k3", opts(60_000)); // full: steps over "slow", evicts k1
+  await store.settle("k3", DELIVERED);
+  await store.settle("slow", DELIVERED);
+  await store.claim("k4", opts(60_000)); // full: "slow", claimed first, goes now
+  await store.settle("k4", DELIVERED);
+  assert.equal((await store.claim("k2", opts(60_000))).kind, "duplicate", "k2 kept");
+  assert.equal((await store.claim("k3", opts(60_000))).kind, "duplicate", "k3 kept");
+  assert.equal((await store.claim("k4", opts(60_000))).kind, "duplicate", "k4 kept");
+  assert.equal((await store.claim("slow", opts(60_000))).kind, "first", "slow evicted");
+});
+
+Deno.test("memory store: in-flight entries stepped over keep their claim order", async () => {
+  const store = createMemoryDedupeStore({ maxEntries: 4 });
+  for (const k of ["s1", "s2"]) await store.claim(k, opts(60_000)); // both slow
+  for (const k of ["k1", "k2", "k3", "k4"]) {
+    await store.claim(k, opts(60_000)); // from k3 on, full: steps over s1 and s2
+    await store.settle(k, DELIVERED);
+  }
+  await store.settle("s2", DELIVERED); // s2 settles first, s1 is still in flight
+  await store.claim("k5", opts(60_000)); // s1 stays; s2 is the oldest settled one
+  await store.settle("k5", DELIVERED);
+  await store.settle("s1", DELIVERED);
+  await store.claim("k6", opts(60_000)); // s1 now
+  await store.settle("k6", DELIVERED);
+  assert.equal((await store.claim("k3", opts(60_000))).kind, "duplicate", "k3 kept");
+  assert.equal((await store.claim("s1", opts(60_000))).kind, "first", "s1 evicted");
+  assert.equal((await store.claim("s2", opts(60_000))).kind, "first", "s2 evicted");
+});
+
+Deno.test("memory store: entries stepped over in flight don't pile up", async () => {
+  const store = createMemoryDedupeStore({ maxEntries: 100 });
+  for (let i = 0; i < 10; i++) await store.claim(`slow${i}`, opts(60_000));
+  for (let i = 0; i < 5_000; i++) {
+    await store.claim(`k${i}`, opts(60_000));
+    await store.settle(`k${i}`, DELIVERED);
+  }
+  for (let i = 0; i < 10; i++) await store.settle(`slow${i}`, DELIVERED);
+  for (let i = 5_000; i < 10_000; i++) {
+    await store.claim(`k${i}`, opts(60_000));
+    await store.settle(`k${i}`, DELIVERED);
+  }
+  assert.ok(store.size <= 100, `size ${store.size}`);
+  assert.ok(store.queued <= 1024 + 100, `${store.queued} entries queued`);
+  assert.equal((await store.claim("slow0", opts(60_000))).kind, "first");
+});
+
 Deno.test("memory counters: the eviction order stays bounded when counts are undone", async () => {
   // Each refused request to a new number adds its counter and undoes it: nothing is held, and
   // the bookkeeping of the eviction order must not pile up either (it is an array of keys).

@@ -70,31 +70,58 @@ export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStor
 } {
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
-  // Keys in claim order, read from a moving head: the eviction order. (Dropping the oldest
+  // Entries in claim order, read from a moving head: the eviction order. (Dropping the oldest
   // through the Map's own order walks over every entry deleted since V8 last compacted it.)
-  let order: Entry[] = [];
+  // Slots behind the head are cleared, so a dropped entry is garbage at once.
+  let order: (Entry | undefined)[] = [];
   let head = 0;
+  // Entries the head passed while they were in flight, in claim order: older than everything
+  // still in `order`, so they go first once settled. At most the requests in flight.
+  let passed: Entry[] = [];
 
   function compact(): void {
-    order = order.slice(head).filter((entry) => entries.get(entry.key) === entry);
+    order = order.slice(head).filter((entry) => entries.get(entry!.key) === entry);
     head = 0;
   }
 
+  /** Drops settled entries from the oldest while the store is full or they have expired. */
   function prune(at: number): void {
-    const end = order.length;
-    for (let i = head; i < end && head < order.length; i++) {
+    if (passed.length > 0 && !prunePassed(at)) return;
+    while (head < order.length) {
       const entry = order[head]!;
       if (entries.get(entry.key) !== entry) {
-        head += 1; // replaced by a newer claim of the key
+        order[head++] = undefined; // replaced by a newer claim of the key
         continue;
       }
       if (entries.size < options.maxEntries && entry.expiresAt > at) break;
-      head += 1;
-      // In flight: kept until it settles, and queued again behind the others.
-      if (entry.outcome === undefined) order.push(entry);
+      order[head++] = undefined;
+      // In flight: kept, and still the oldest, until it settles.
+      if (entry.outcome === undefined) passed.push(entry);
       else entries.delete(entry.key);
     }
     if (head > 1024 && head * 2 > order.length) compact();
+  }
+
+  /** {@linkcode prune} over the passed entries; false where it stops among them. */
+  function prunePassed(at: number): boolean {
+    let kept = 0;
+    let more = true;
+    for (const entry of passed) {
+      if (!more) {
+        passed[kept++] = entry;
+        continue;
+      }
+      // In-flight entries are never replaced; a settled one may have been since.
+      if (entries.get(entry.key) !== entry) continue;
+      if (entries.size < options.maxEntries && entry.expiresAt > at) {
+        more = false;
+        passed[kept++] = entry;
+      } else if (entry.outcome === undefined) passed[kept++] = entry;
+      else entries.delete(entry.key);
+    }
+    if (kept === 0) passed = [];
+    else passed.length = kept;
+    return more;
   }
 
   return {
@@ -102,7 +129,7 @@ export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStor
       return entries.size;
     },
     get queued() {
-      return order.length - head;
+      return order.length - head + passed.length;
     },
     claim(key, { ttlMs }) {
       const at = now();
@@ -269,7 +296,8 @@ interface Counter {
  */
 class Scope {
   readonly map = new Map<string, Counter>();
-  #order: Counter[] = [];
+  // Slots behind the head are cleared, so a dropped counter is garbage at once.
+  #order: (Counter | undefined)[] = [];
   #head = 0;
 
   add(counter: Counter): Counter {
@@ -287,7 +315,7 @@ class Scope {
     // Keys deleted out of order stay in the array until the head passes them: when they are
     // most of it (refused requests to ever new numbers), keep only the live ones.
     if (this.#order.length - this.#head > 2 * this.map.size + 1024) {
-      this.#order = this.#order.slice(this.#head).filter((c) => this.map.get(c.key) === c);
+      this.#order = this.#order.slice(this.#head).filter((c) => this.map.get(c!.key) === c);
       this.#head = 0;
     }
   }
@@ -299,12 +327,12 @@ class Scope {
       const counter = this.#order[this.#head]!;
       // A key deleted by undo (and perhaps counted again since) is no longer this counter.
       if (this.map.get(counter.key) !== counter) {
-        this.#head += 1;
+        this.#order[this.#head++] = undefined;
         continue;
       }
       if (!more(counter)) break;
       this.map.delete(counter.key);
-      this.#head += 1;
+      this.#order[this.#head++] = undefined;
       dropped += 1;
     }
     if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
