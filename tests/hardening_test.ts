@@ -108,6 +108,26 @@ Deno.test("issue 14 #2: a refused request leaves no key behind", async () => {
   assert.equal(counters.size, 1, "fifty refused numbers added nothing");
 });
 
+Deno.test("limits ask for every key's hash at once: a shared hash key is read once per request", async () => {
+  // With PostgreSQL the hash key is read from the database on first use; a read that fails is
+  // tried again on the next hash. Hashing one key after another would read it once per scope.
+  const asked: string[] = [];
+  const pending: ((hex: string) => void)[] = [];
+  const hash = (value: string) => {
+    asked.push(value.slice(0, value.indexOf(":")));
+    return new Promise<string>((resolve) => pending.push(resolve));
+  };
+  const counters = createMemoryCounterStore({ maxEntries: 100, now: () => 0 });
+  const to = parsePhone("+447400123456")!;
+  const checked = checkLimits({ to, ip: "203.0.113.9" }, limitsWith({
+    perIp: { max: 5, windowMs: 60_000 },
+  }), { counters, hash, now: () => 0 });
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(asked, ["number", "prefix", "ip"], "all three asked before any answered");
+  pending.forEach((resolve, i) => resolve(`h${i}`));
+  assert.equal(await checked, undefined);
+});
+
 // --- 3. The keyed-hash cache can hold ~1 MB per entry ---------------------------------------
 
 Deno.test("issue 14 #3: the keyed-hash memo never keeps a body: 150 × 1 MB hashed, under 64 KB kept", async () => {

@@ -254,15 +254,17 @@ export async function checkLimits(
   if (config.global) active.push(["global", config.global, "*", "limit_global"]);
   if (active.length === 0) return undefined;
   const at = deps.now();
-  const hits: CounterHit[] = [];
-  for (const [scope, limit, value] of active) {
-    hits.push({
-      scope,
-      key: scope === "global" ? "*" : await deps.hash(`${scope}:${value}`),
-      bucket: Math.floor(at / limit.windowMs),
-      windowMs: limit.windowMs,
-    });
-  }
+  // Every key is asked for before any is awaited: when the shared hash key has to be read from
+  // the database, the hashes wait on one read (and, if it fails, fail together).
+  const keys = await Promise.all(
+    active.map(([scope, , value]) => scope === "global" ? "*" : deps.hash(`${scope}:${value}`)),
+  );
+  const hits: CounterHit[] = active.map(([scope, limit], i) => ({
+    scope,
+    key: keys[i]!,
+    bucket: Math.floor(at / limit.windowMs),
+    windowMs: limit.windowMs,
+  }));
   const counts = await deps.counters.hit(hits);
   for (const [i, [, limit, , refusal]] of active.entries()) {
     if (counts[i]! > limit.max) {
