@@ -65,3 +65,33 @@ Deno.test("within and abortAfter start no timer for work that settles within a f
     globalThis.setTimeout = original;
   }
 });
+
+/** Holds the thread for `ms`, as a provider's synchronous start or a busy isolate does. */
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) { /* hold the thread */ }
+}
+
+Deno.test("abortAfter: the clock runs from the call, not from after the work's synchronous start", async () => {
+  // Found in review: the timer started only once the work had been started and a few turns had
+  // passed, so a send that held the thread made its attempt's timeout fire that much later.
+  const started = performance.now();
+  const { signal, watch } = abortAfter(100);
+  busy(150); // the provider's synchronous part, before it returns its promise
+  watch(never);
+  await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+  const waited = performance.now() - started;
+  assert.ok(waited < 220, `aborted after ${waited.toFixed(0)} ms (150 busy + 100 if counted late)`);
+});
+
+Deno.test("within: the time counts from the call, however long the turns before the timer take", async () => {
+  const started = performance.now();
+  const answer = within(never, 100);
+  void Promise.resolve().then(() => busy(150)); // other work queued in the same turns
+  assert.equal(await answer, undefined);
+  const waited = performance.now() - started;
+  assert.ok(
+    waited < 220,
+    `answered after ${waited.toFixed(0)} ms (150 busy + 100 if counted late)`,
+  );
+});

@@ -29,7 +29,8 @@ const SETTLE_TURNS = 8;
  * Runs `start` only if `promise` is still pending after a few microtask turns, and the cleanup
  * `start` returns once it settles. Most promises raced against a clock here have settled by then
  * (an in-memory store, the console provider): they never create a timer, which costs more than
- * the rest of their work (bench/OPTIMISATIONS.md). The timer starts microseconds late.
+ * the rest of their work (bench/OPTIMISATIONS.md). The turns may take a while when other work
+ * is queued, so `start` must count its time from before the call: see {@linkcode remaining}.
  */
 export function whenPending(promise: Promise<unknown>, start: () => () => void): void {
   let settled = false;
@@ -46,6 +47,11 @@ export function whenPending(promise: Promise<unknown>, start: () => () => void):
   });
 }
 
+/** What is left of `ms` counted from `since` (a `performance.now()` reading), never below 0. */
+function remaining(ms: number, since: number): number {
+  return Math.max(0, ms - (performance.now() - since));
+}
+
 /**
  * Resolves with `promise`'s value, or with `undefined` once `ms` have passed.
  *
@@ -56,20 +62,21 @@ export function whenPending(promise: Promise<unknown>, start: () => () => void):
  * ```
  */
 export function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  const since = performance.now();
   return new Promise<T | undefined>((resolve, reject) => {
     promise.then(resolve, reject);
     whenPending(promise, () => {
-      const timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+      const timer = setTimeout(() => resolve(undefined), remaining(ms, since));
       return () => clearTimeout(timer);
     });
   });
 }
 
 /**
- * An abort signal that fires with a `TimeoutError` `ms` after `work` started unless `work` has
- * settled, without the timer when it settles at once; unlike `AbortSignal.timeout`, whose timer
- * runs its full length and then builds an exception, the timer is cleared as soon as `work`
- * settles.
+ * An abort signal that fires with a `TimeoutError` `ms` after this call unless the watched
+ * `work` has settled, without a timer when it settles at once; unlike `AbortSignal.timeout`,
+ * whose timer runs its full length and then builds an exception, the timer is cleared as soon as
+ * `work` settles.
  *
  * @example
  * ```ts
@@ -82,6 +89,9 @@ export function abortAfter(ms: number): {
   /** Starts the clock for `work`; returns `work`. */
   watch<T>(work: Promise<T>): Promise<T>;
 } {
+  // The clock runs from here, as `AbortSignal.timeout(ms)` made here would: the work's own
+  // synchronous start and the turns before the timer are part of its time.
+  const since = performance.now();
   const controller = new AbortController();
   return {
     signal: controller.signal,
@@ -89,7 +99,7 @@ export function abortAfter(ms: number): {
       whenPending(work, () => {
         const timer = setTimeout(
           () => controller.abort(new DOMException("Signal timed out.", "TimeoutError")),
-          Math.max(0, ms),
+          remaining(ms, since),
         );
         return () => clearTimeout(timer);
       });
