@@ -119,9 +119,13 @@ Deno.test("limits ask for every key's hash at once: a shared hash key is read on
   };
   const counters = createMemoryCounterStore({ maxEntries: 100, now: () => 0 });
   const to = parsePhone("+447400123456")!;
-  const checked = checkLimits({ to, ip: "203.0.113.9" }, limitsWith({
-    perIp: { max: 5, windowMs: 60_000 },
-  }), { counters, hash, now: () => 0 });
+  const checked = checkLimits(
+    { to, ip: "203.0.113.9" },
+    limitsWith({
+      perIp: { max: 5, windowMs: 60_000 },
+    }),
+    { counters, hash, now: () => 0 },
+  );
   await new Promise((r) => setTimeout(r, 0));
   assert.deepEqual(asked, ["number", "prefix", "ip"], "all three asked before any answered");
   pending.forEach((resolve, i) => resolve(`h${i}`));
