@@ -51,8 +51,14 @@ import type {
   StoreStatus,
 } from "./delivery/ports.ts";
 
-/** Connections each instance's PostgreSQL pool opens at most. */
-export const POOL_MAX = 4;
+/**
+ * Connections each instance's PostgreSQL pool opens at most. A function runs as many isolates,
+ * each with its own pool, and a database's connections are the scarcer resource (a small
+ * Supabase database allows few direct ones, and the pooler caps its clients by compute size):
+ * 4 would double one isolate's throughput under load (bench/OPTIMISATIONS.md) and double what a
+ * burst of isolates holds, so it stays at 2.
+ */
+export const POOL_MAX = 2;
 
 /** Options of {@linkcode appFromEnv}. */
 export interface BootstrapOptions {
@@ -255,9 +261,8 @@ function sharedStateFor(config: Config, log: Logger, now: () => number): SharedS
       // No prepared statements (Supabase's transaction pooler). Without them postgres.js runs a
       // statement with parameters in two round trips (describe, then execute), one statement per
       // connection at a time, and defers each write to `setImmediate`, a ~1 ms timer on Deno 2.1
-      // (denoland/deno#28016): a statement holds its connection ~3 ms. With 2 connections an
-      // instance topped out near 200 deliveries/s with its CPU idle between wake-ups; 4 double
-      // that and stay a small share of a database's connections (bench/OPTIMISATIONS.md).
+      // (denoland/deno#28016): a statement holds its connection ~3 ms, and an instance tops out
+      // near 200 deliveries/s with its CPU idle between wake-ups (see POOL_MAX).
       return postgres(url, {
         max: POOL_MAX,
         prepare: false,
