@@ -327,3 +327,24 @@ Deno.test("config: zod parses without compiling code (a cold start's first parse
   const { globalConfig } = await import("zod/v4/core");
   assert.equal(globalConfig.jitless, true);
 });
+
+Deno.test("config: no schema compiles code, whichever module made it, settings to first hook", async () => {
+  // zod reads the setting when a schema is made: a module that made its schemas before the
+  // setting ran (the providers' settings did, once) compiled them anyway. A worker loads the
+  // function afresh and counts every `new Function`.
+  const worker = new Worker(new URL("./_zod_probe.ts", import.meta.url), {
+    type: "module",
+    name: JSON.stringify(TWILIO),
+  });
+  const { compiled, status } = await new Promise<{ compiled: number; status: number }>(
+    (resolve, reject) => {
+      worker.onmessage = (e) => resolve(e.data);
+      worker.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(e.message));
+      };
+    },
+  ).finally(() => worker.terminate());
+  assert.equal(status, 200, "the probe answered its hook");
+  assert.equal(compiled, 0, "functions compiled from source");
+});

@@ -7,7 +7,7 @@
  * @module
  */
 import type { ProviderRouting as Routing, ProviderRule as Rule } from "./delivery/policy.ts";
-import { z } from "zod";
+import { z } from "./zod.ts";
 import { type LimitsConfig, LINE_TYPES, parseRateLimit } from "./delivery/limits.ts";
 import type { MessageSettings } from "./delivery/messages.ts";
 import { PLACEHOLDERS, placeholdersOf } from "./delivery/templates.ts";
@@ -39,12 +39,6 @@ import {
 } from "./settings.ts";
 
 export type { ConfigProblem, ProviderName };
-
-// zod compiles each object schema's fast path with `new Function` on its first parse: ~7 ms of a
-// cold start for schemas parsed once (these settings) or a few times, against ~1 µs per request
-// saved on the payloads. OTP traffic is sparse, so a request is often an isolate's first: parse
-// without it (bench/OPTIMISATIONS.md). Parsing gives the same results either way.
-z.config({ jitless: true });
 
 /** Log levels in increasing order of severity. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./zod.ts";
 import type { Channel } from "./delivery/types.ts";
 
 /** One problem with one variable. */

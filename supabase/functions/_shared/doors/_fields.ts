@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../zod.ts";
 
 /**
  * A string the delivery can do without (a locale, an IP, a request type): a wrong type or an

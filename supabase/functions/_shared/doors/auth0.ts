@@ -12,7 +12,7 @@
  */
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
+import { z } from "../zod.ts";
 import type { Auth0Config } from "../config.ts";
 import { deliver, type DeliveryDeps } from "../delivery/deliver.ts";
 import { retryable, userFacingError } from "../delivery/failures.ts";

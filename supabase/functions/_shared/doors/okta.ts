@@ -11,7 +11,7 @@
  */
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
+import { z } from "../zod.ts";
 import type { OktaConfig } from "../config.ts";
 import { deliver, type DeliveryDeps, type DeliveryResult } from "../delivery/deliver.ts";
 import { userFacingError } from "../delivery/failures.ts";

@@ -10,7 +10,7 @@
  */
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
+import { z } from "../zod.ts";
 import { deliver, type DeliveryDeps } from "../delivery/deliver.ts";
 import { userFacingError } from "../delivery/failures.ts";
 import type { FailureReason } from "../delivery/types.ts";

@@ -11,7 +11,7 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
+import { z } from "../zod.ts";
 import type { Logger } from "../log.ts";
 import type { OptOutStore, StatusLog } from "../delivery/ports.ts";
 

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../zod.ts";
 import { constantTimeEqual } from "../constant-time.ts";
 import type { ReportStatus, ReportVerdict } from "../delivery/ports.ts";
 

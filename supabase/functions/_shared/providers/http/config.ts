@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../zod.ts";
 import type { Channel } from "../../delivery/types.ts";
 import { apiUrl, hookSecrets, parseWith, type ProviderSettings } from "../../settings.ts";
 

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../zod.ts";
 import type {
   DeliveryReport,
   InboundReport,

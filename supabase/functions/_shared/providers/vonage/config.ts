@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../zod.ts";
 import {
   apiUrl,
   clamp,
