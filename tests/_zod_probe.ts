@@ -14,9 +14,11 @@ globalThis.Function = new Proxy(original, {
 });
 const { loadConfig } = await import("../supabase/functions/_shared/config.ts");
 const { postHook, supabasePayload, testApp } = await import("./_helpers.ts");
-const env = (self as unknown as { name: string }).name;
+/** The worker's global (the suite type-checks with the window's). */
+const worker = self as unknown as { name: string; postMessage(message: unknown): void };
+const env = worker.name;
 loadConfig(JSON.parse(env));
 const { app } = testApp();
 const answer = await postHook(app, supabasePayload());
 globalThis.Function = original;
-self.postMessage({ compiled, status: answer.status });
+worker.postMessage({ compiled, status: answer.status });
