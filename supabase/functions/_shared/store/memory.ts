@@ -70,36 +70,23 @@ export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStor
 } {
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
-  // Entries in claim order, read from a moving head: the eviction order. (Dropping the oldest
-  // through the Map's own order walks over every entry deleted since V8 last compacted it.)
-  // Slots behind the head are cleared, so a dropped entry is garbage at once.
-  let order: (Entry | undefined)[] = [];
-  let head = 0;
-  // Entries the head passed while they were in flight, in claim order: older than everything
-  // still in `order`, so they go first once settled. At most the requests in flight.
-  let passed: Entry[] = [];
+  const order = new EvictionQueue(entries);
+  // Entries the queue gave up while they were in flight, in claim order: older than everything
+  // still queued, so they go first once settled. At most the requests in flight.
+  const passed: Entry[] = [];
 
-  function compact(): void {
-    order = order.slice(head).filter((entry) => entries.get(entry!.key) === entry);
-    head = 0;
-  }
+  const evictable = (entry: Entry, at: number) =>
+    entries.size >= options.maxEntries || entry.expiresAt <= at;
 
   /** Drops settled entries from the oldest while the store is full or they have expired. */
   function prune(at: number): void {
     if (passed.length > 0 && !prunePassed(at)) return;
-    while (head < order.length) {
-      const entry = order[head]!;
-      if (entries.get(entry.key) !== entry) {
-        order[head++] = undefined; // replaced by a newer claim of the key
-        continue;
-      }
-      if (entries.size < options.maxEntries && entry.expiresAt > at) break;
-      order[head++] = undefined;
+    for (let entry = order.oldest(); entry && evictable(entry, at); entry = order.oldest()) {
+      order.shift();
       // In flight: kept, and still the oldest, until it settles.
       if (entry.outcome === undefined) passed.push(entry);
       else entries.delete(entry.key);
     }
-    if (head > 1024 && head * 2 > order.length) compact();
   }
 
   /** {@linkcode prune} over the passed entries; false where it stops among them. */
@@ -107,20 +94,13 @@ export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStor
     let kept = 0;
     let more = true;
     for (const entry of passed) {
-      if (!more) {
-        passed[kept++] = entry;
-        continue;
-      }
       // In-flight entries are never replaced; a settled one may have been since.
       if (entries.get(entry.key) !== entry) continue;
-      if (entries.size < options.maxEntries && entry.expiresAt > at) {
-        more = false;
-        passed[kept++] = entry;
-      } else if (entry.outcome === undefined) passed[kept++] = entry;
+      if (more && !evictable(entry, at)) more = false;
+      if (!more || entry.outcome === undefined) passed[kept++] = entry;
       else entries.delete(entry.key);
     }
-    if (kept === 0) passed = [];
-    else passed.length = kept;
+    passed.length = kept;
     return more;
   }
 
@@ -129,7 +109,7 @@ export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStor
       return entries.size;
     },
     get queued() {
-      return order.length - head + passed.length;
+      return order.length + passed.length;
     },
     claim(key, { ttlMs }) {
       const at = now();
@@ -153,8 +133,7 @@ export function createMemoryDedupeStore(options: MemoryStoreOptions): DedupeStor
       };
       entries.set(key, entry);
       order.push(entry);
-      // Replaced claims leave their keys behind in the order: keep them from piling up.
-      if (order.length - head > 2 * entries.size + 1024) compact();
+      order.tidy(); // replaced claims leave their entries behind in the order
       return Promise.resolve<Claim>({ kind: "first" });
     },
     settle(key, outcome) {
@@ -289,16 +268,62 @@ interface Counter {
 }
 
 /**
- * One scope's counters, and their keys in insertion order in an array read from a moving head
- * (bounded: compacted as the head moves, and when deleted keys pile up).
- * (Dropping the oldest through the `Map`'s own order walks over every entry deleted since V8
- * last compacted the table: the largest part of the store's cost once it was full.)
+ * Items of a store in insertion order, the oldest read from a moving head: its eviction order.
+ * (Dropping the oldest through a `Map`'s own order walks over every entry deleted since V8 last
+ * compacted the table: the largest part of the stores' cost once they were full.) An item counts
+ * while `live` holds it under its key; one replaced or deleted there is skipped. Bounded: the
+ * array is compacted as the head moves, and by {@linkcode EvictionQueue.tidy} when items deleted
+ * out of order pile up. Slots behind the head are cleared, so a dropped item is garbage at once.
  */
+class EvictionQueue<T extends { readonly key: string }> {
+  #items: (T | undefined)[] = [];
+  #head = 0;
+
+  constructor(private readonly live: ReadonlyMap<string, T>) {}
+
+  /** Items held, those no longer live included (for tests: it stays bounded). */
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  /** The oldest live item, once the items before it that are no longer live are dropped. */
+  oldest(): T | undefined {
+    while (this.#head < this.#items.length) {
+      const item = this.#items[this.#head]!;
+      if (this.live.get(item.key) === item) return item;
+      this.shift();
+    }
+    return undefined;
+  }
+
+  /** Drops the item at the head (the one {@linkcode oldest} returned). */
+  shift(): void {
+    this.#items[this.#head++] = undefined;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Keeps only the live items when the others are most of the array. */
+  tidy(): void {
+    if (this.length > 2 * this.live.size + 1024) {
+      this.#items = this.#items.slice(this.#head).filter((item) =>
+        this.live.get(item!.key) === item
+      );
+      this.#head = 0;
+    }
+  }
+}
+
+/** One scope's counters, and their eviction order. */
 class Scope {
   readonly map = new Map<string, Counter>();
-  // Slots behind the head are cleared, so a dropped counter is garbage at once.
-  #order: (Counter | undefined)[] = [];
-  #head = 0;
+  readonly #order = new EvictionQueue(this.map);
 
   add(counter: Counter): Counter {
     this.map.set(counter.key, counter);
@@ -307,37 +332,23 @@ class Scope {
   }
 
   get queued(): number {
-    return this.#order.length - this.#head;
+    return this.#order.length;
   }
 
   delete(key: string): void {
     this.map.delete(key);
-    // Keys deleted out of order stay in the array until the head passes them: when they are
-    // most of it (refused requests to ever new numbers), keep only the live ones.
-    if (this.#order.length - this.#head > 2 * this.map.size + 1024) {
-      this.#order = this.#order.slice(this.#head).filter((c) => this.map.get(c!.key) === c);
-      this.#head = 0;
-    }
+    // Refused requests to ever new numbers delete their counters out of order.
+    this.#order.tidy();
   }
 
   /** Deletes counters from the oldest while `more(counter)` holds; returns how many. */
   dropWhile(more: (counter: Counter) => boolean): number {
     let dropped = 0;
-    while (this.#head < this.#order.length) {
-      const counter = this.#order[this.#head]!;
-      // A key deleted by undo (and perhaps counted again since) is no longer this counter.
-      if (this.map.get(counter.key) !== counter) {
-        this.#order[this.#head++] = undefined;
-        continue;
-      }
-      if (!more(counter)) break;
-      this.map.delete(counter.key);
-      this.#order[this.#head++] = undefined;
+    // A key deleted by undo (and perhaps counted again since) is no longer its old counter.
+    for (let c = this.#order.oldest(); c && more(c); c = this.#order.oldest()) {
+      this.map.delete(c.key);
+      this.#order.shift();
       dropped += 1;
-    }
-    if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
-      this.#order = this.#order.slice(this.#head);
-      this.#head = 0;
     }
     return dropped;
   }
